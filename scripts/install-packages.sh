@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages the steps, minidocker and the tests use.
+# Idempotent: packages already present are not touched, and apt-get update runs
+# only when something is missing.
+set -euo pipefail
+
+pkgs=(
+  busybox-static # the container's userland: one static binary, no libc needed inside
+  iproute2       # ip link / ip addr / ip netns: the shell side of netlink
+  iptables       # NAT (MASQUERADE) and port publishing (DNAT)
+  util-linux     # unshare, nsenter, mount, ipcmk/ipcs
+  procps         # ps, to compare with what the container sees
+  stress-ng      # real load for the cgroup tests
+  make
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-packages: run as root (sudo make setup)" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "install-packages: no apt-get; install by hand: ${pkgs[*]//#*/}" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-packages: all present"
+  exit 0
+fi
+echo "install-packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
