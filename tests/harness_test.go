@@ -295,6 +295,7 @@ type hostState struct {
 	links   []string // network interfaces
 	cgroups []string // cgroup directories named for the project
 	state   []string // files under /run/minidocker
+	rules   []string // iptables rules tagged with the project's comment
 }
 
 func snapshot(t *testing.T) hostState {
@@ -327,14 +328,21 @@ func snapshot(t *testing.T) hostState {
 		}
 		return nil
 	})
-	for _, l := range [][]string{s.mounts, s.links, s.cgroups, s.state} {
+	if out, err := exec.Command("iptables-save").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "minidocker") {
+				s.rules = append(s.rules, line)
+			}
+		}
+	}
+	for _, l := range [][]string{s.mounts, s.links, s.cgroups, s.state, s.rules} {
 		sort.Strings(l)
 	}
 	return s
 }
 
 // checkNoLeaks fails the test if anything was added since before: mounts,
-// links, cgroups, runtime state files.
+// links, cgroups, runtime state files, iptables rules.
 func checkNoLeaks(t *testing.T, before hostState) {
 	t.Helper()
 	after := snapshot(t)
@@ -342,7 +350,8 @@ func checkNoLeaks(t *testing.T, before hostState) {
 		what          string
 		before, after []string
 	}{{"mounts", before.mounts, after.mounts}, {"links", before.links, after.links},
-		{"cgroups", before.cgroups, after.cgroups}, {"state files", before.state, after.state}} {
+		{"cgroups", before.cgroups, after.cgroups}, {"state files", before.state, after.state},
+		{"iptables rules", before.rules, after.rules}} {
 		if extra := added(c.before, c.after); len(extra) > 0 {
 			t.Errorf("leaked %s: %v", c.what, extra)
 		}
