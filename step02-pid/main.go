@@ -58,6 +58,7 @@ func (c config) trace(format string, a ...any) {
 	}
 }
 
+// region main
 // childMarker is argv[0] of the re-executed copy. A user cannot pass it by
 // accident (it is not an argument), and `ps` shows it while the child sets up.
 const childMarker = "container-init"
@@ -71,6 +72,8 @@ func main() {
 	preflight(c)
 	os.Exit(parent(c))
 }
+
+// endregion main
 
 // preflight: the checks that would otherwise surface as a cryptic EPERM later.
 func preflight(c config) {
@@ -115,6 +118,7 @@ func child(c config) {
 
 // endregion child
 
+// region exec
 // execCommand replaces this process with the user's command (execve(2)): no Go
 // code of ours stays behind in the container.
 func execCommand(c config) {
@@ -131,6 +135,8 @@ func execCommand(c config) {
 	err = unix.Exec(path, c.command, env)
 	fail(126, "cannot run %s: %v", c.command[0], err)
 }
+
+// endregion exec
 
 // forwardSignals passes Ctrl-C, `kill` and friends on to the container.
 func forwardSignals(p *os.Process) {
