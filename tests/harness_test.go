@@ -76,8 +76,10 @@ func requireRoot(t *testing.T) {
 }
 
 // program returns the path of a built program: a step folder (step01-uts),
-// "minidocker" (./final) or a tool (tools/NAME, built static so it runs in
-// the busybox rootfs). Each is built once per test binary.
+// "minidocker" (./final, with cgo: exec's C constructor), "minidocker-nocgo"
+// (./final without cgo: exec's nsenter(1) fallback) or a tool (tools/NAME,
+// built static so it runs in the busybox rootfs). Each is built once per
+// test binary.
 func program(t *testing.T, name string) string {
 	t.Helper()
 	b, _ := builds.LoadOrStore(name, &buildOnce{})
@@ -87,16 +89,19 @@ func program(t *testing.T, name string) string {
 		if _, err := os.Stat(bo.path); err == nil {
 			return // prebuilt (MINIDOCKER_BIN_DIR)
 		}
-		pkg := "./" + name
+		pkg, cgo := "./"+name, "1"
 		switch {
-		case name == "minidocker":
+		case strings.HasPrefix(name, "minidocker"):
 			pkg = "./final"
+			if name == "minidocker-nocgo" {
+				cgo = "0"
+			}
 		case !strings.HasPrefix(name, "step"):
-			pkg = "./tools/" + name
+			pkg, cgo = "./tools/"+name, "0"
 		}
 		cmd := exec.Command("go", "build", "-o", bo.path, pkg)
 		cmd.Dir = repoRoot
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			bo.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}

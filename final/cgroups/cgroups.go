@@ -1,0 +1,355 @@
+//go:build linux
+
+package cgroups
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// Mount is where the cgroup filesystems are (MINIDOCKER_CGROUP_ROOT overrides).
+var Mount = "/sys/fs/cgroup"
+
+func trace(format string, a ...any) {
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("+ "+format, a...)
+	}
+}
+
+// region detect
+// V2 tells which cgroup version to use: on a v2-only machine
+// /sys/fs/cgroup/cgroup.controllers exists (the unified tree is mounted
+// there); on a v1 or hybrid machine each controller has its own tree
+// (/sys/fs/cgroup/memory, /sys/fs/cgroup/cpu, ...).
+// Shell: stat -fc %T /sys/fs/cgroup   (cgroup2fs = v2, tmpfs = v1)
+func V2() bool {
+	_, err := os.Stat(filepath.Join(Mount, "cgroup.controllers"))
+	return err == nil
+}
+
+// endregion detect
+
+// v1Controllers are the trees a v1 container joins; cpuset only when asked
+// (a new v1 cpuset group starts empty and must be filled before use).
+var v1Controllers = []string{"memory", "cpu,cpuacct", "pids"}
+
+// Cgroup is one container's group: a directory in the v2 tree, or one per
+// v1 controller, all named minidocker-<id>.
+type Cgroup struct {
+	Name string
+	V2   bool
+	Dirs map[string]string // controller -> directory ("" for v2)
+}
+
+// Open describes the cgroup of a container without touching the kernel.
+func Open(id string, cpuset bool) *Cgroup {
+	cg := &Cgroup{Name: "minidocker-" + id[:12], V2: V2(), Dirs: map[string]string{}}
+	if cg.V2 {
+		cg.Dirs[""] = filepath.Join(Mount, cg.Name)
+		return cg
+	}
+	for _, c := range v1Controllers {
+		dir := filepath.Join(Mount, c)
+		if _, err := os.Stat(dir); err != nil {
+			dir = filepath.Join(Mount, strings.Split(c, ",")[0])
+		}
+		cg.Dirs[c] = filepath.Join(dir, cg.Name)
+	}
+	if cpuset {
+		cg.Dirs["cpuset"] = filepath.Join(Mount, "cpuset", cg.Name)
+	}
+	return cg
+}
+
+// region create
+// Create makes the group and writes the limits, before any process is in it.
+func Create(id string, l Limits) (*Cgroup, error) {
+	cg := Open(id, l.CpusetCpus != "")
+	if cg.V2 {
+		return cg, cg.createV2(l)
+	}
+	return cg, cg.createV1(l)
+}
+
+func (cg *Cgroup) createV2(l Limits) error {
+	// A v2 group can only use the controllers its parent hands down.
+	// Shell: echo "+cpu +memory +pids +cpuset" > /sys/fs/cgroup/cgroup.subtree_control
+	want := "+memory +pids +cpu"
+	if l.CpusetCpus != "" {
+		want += " +cpuset"
+	}
+	ctl := filepath.Join(Mount, "cgroup.subtree_control")
+	if have, _ := os.ReadFile(ctl); !containsAll(string(have), want) {
+		if err := write(ctl, want); err != nil {
+			return fmt.Errorf("enable controllers (%s) in %s: %v", want, ctl, err)
+		}
+	}
+	dir := cg.Dirs[""]
+	trace("mkdir %s", dir)
+	if err := os.Mkdir(dir, 0755); err != nil {
+		return fmt.Errorf("create cgroup: %v", err)
+	}
+	var err error
+	set := func(file, value string) {
+		if err == nil {
+			err = write(filepath.Join(dir, file), value)
+		}
+	}
+	if l.Memory > 0 {
+		set("memory.max", strconv.FormatInt(l.Memory, 10))
+		switch {
+		case l.MemorySwap == -1:
+			set("memory.swap.max", "max")
+		case l.MemorySwap > 0: // v2 counts swap alone; Docker's flag is memory+swap
+			set("memory.swap.max", strconv.FormatInt(l.MemorySwap-l.Memory, 10))
+		default: // Docker's default: as much swap as memory
+			set("memory.swap.max", strconv.FormatInt(l.Memory, 10))
+		}
+	}
+	if l.NanoCPUs > 0 {
+		set("cpu.max", fmt.Sprintf("%d 100000", l.NanoCPUs/1e4)) // quota per 100 ms period
+	}
+	if l.CPUShares > 0 {
+		set("cpu.weight", strconv.FormatInt(Weight(l.CPUShares), 10))
+	}
+	if l.PidsLimit > 0 {
+		set("pids.max", strconv.FormatInt(l.PidsLimit, 10))
+	}
+	if l.CpusetCpus != "" {
+		set("cpuset.cpus", l.CpusetCpus)
+	}
+	if err != nil {
+		cg.Destroy()
+	}
+	return err
+}
+
+func (cg *Cgroup) createV1(l Limits) error {
+	for _, dir := range cg.Dirs {
+		trace("mkdir %s", dir)
+		if err := os.Mkdir(dir, 0755); err != nil {
+			cg.Destroy()
+			return fmt.Errorf("create cgroup: %v", err)
+		}
+	}
+	var err error
+	set := func(ctl, file, value string) {
+		if err == nil {
+			err = write(filepath.Join(cg.Dirs[ctl], file), value)
+		}
+	}
+	if l.Memory > 0 {
+		set("memory", "memory.limit_in_bytes", strconv.FormatInt(l.Memory, 10))
+		sw := l.MemorySwap
+		if sw == 0 {
+			sw = 2 * l.Memory // Docker's default: as much swap as memory
+		}
+		// memsw exists only with swap accounting (swapaccount=1).
+		if _, e := os.Stat(filepath.Join(cg.Dirs["memory"], "memory.memsw.limit_in_bytes")); e == nil {
+			set("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(sw, 10))
+		} else if l.MemorySwap != 0 {
+			logrus.Warn("this kernel does not account swap (no memory.memsw.*): --memory-swap ignored")
+		}
+	}
+	if l.NanoCPUs > 0 {
+		set("cpu,cpuacct", "cpu.cfs_period_us", "100000")
+		set("cpu,cpuacct", "cpu.cfs_quota_us", strconv.FormatInt(l.NanoCPUs/1e4, 10))
+	}
+	if l.CPUShares > 0 {
+		set("cpu,cpuacct", "cpu.shares", strconv.FormatInt(l.CPUShares, 10))
+	}
+	if l.PidsLimit > 0 {
+		set("pids", "pids.max", strconv.FormatInt(l.PidsLimit, 10))
+	}
+	if l.CpusetCpus != "" {
+		// A new v1 cpuset group has no CPUs and no memory nodes: fill both.
+		mems, _ := os.ReadFile(filepath.Join(Mount, "cpuset", "cpuset.mems"))
+		set("cpuset", "cpuset.cpus", l.CpusetCpus)
+		set("cpuset", "cpuset.mems", strings.TrimSpace(string(mems)))
+	}
+	if err != nil {
+		cg.Destroy()
+	}
+	return err
+}
+
+// endregion create
+
+// region apply
+// Apply moves a process (and so, from then on, its children) into the group.
+// Shell: echo PID > /sys/fs/cgroup/minidocker-ID/cgroup.procs
+func (cg *Cgroup) Apply(pid int) error {
+	for _, dir := range cg.Dirs {
+		if err := write(filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return fmt.Errorf("join cgroup: %v", err)
+		}
+	}
+	return nil
+}
+
+// endregion apply
+
+// region destroy
+// Destroy removes the group. rmdir fails with EBUSY while a process is
+// inside, so stragglers are SIGKILLed first (a crash may leave some).
+// Shell: rmdir /sys/fs/cgroup/minidocker-ID
+func (cg *Cgroup) Destroy() error {
+	var first error
+	for _, dir := range cg.Dirs {
+		if _, err := os.Stat(dir); os.IsNotExist(err) {
+			continue
+		}
+		trace("rmdir %s", dir)
+		var err error
+		for try := 0; try < 200; try++ {
+			if err = unix.Rmdir(dir); err == nil || err == unix.ENOENT {
+				err = nil
+				break
+			}
+			for _, pid := range cg.procs(dir) {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+			time.Sleep(5 * time.Millisecond) // the killed processes take a moment to leave
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("remove cgroup %s: %v", dir, err)
+		}
+	}
+	return first
+}
+
+// endregion destroy
+
+func (cg *Cgroup) procs(dir string) []int {
+	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if p, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, p)
+		}
+	}
+	return pids
+}
+
+// Procs lists the PIDs in the group.
+func (cg *Cgroup) Procs() []int {
+	for _, dir := range cg.Dirs {
+		return cg.procs(dir)
+	}
+	return nil
+}
+
+// Contains tells whether pid is in the group.
+func (cg *Cgroup) Contains(pid int) bool {
+	for _, p := range cg.Procs() {
+		if p == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// region oom
+// OOMKilled reads the kernel's own counter of OOM kills in the group:
+// memory.events (v2) or memory.oom_control (v1), line "oom_kill N".
+func (cg *Cgroup) OOMKilled() bool {
+	file := filepath.Join(cg.Dirs[""], "memory.events")
+	if !cg.V2 {
+		file = filepath.Join(cg.Dirs["memory"], "memory.oom_control")
+	}
+	return keyed(file, "oom_kill") > 0
+}
+
+// endregion oom
+
+// Stats is what `minidocker stats` shows.
+type Stats struct {
+	CPUNanos    uint64 // CPU time used so far
+	MemUsage    uint64
+	MemLimit    uint64 // 0 = unlimited
+	Pids        uint64
+	Sampled     time.Time
+	OnlineCPUs  int
+	HostMemory  uint64
+	MemoryCache uint64
+}
+
+// Stats reads usage from the group's files.
+func (cg *Cgroup) Stats() Stats {
+	s := Stats{Sampled: time.Now(), OnlineCPUs: onlineCPUs()}
+	if cg.V2 {
+		d := cg.Dirs[""]
+		s.CPUNanos = keyed(filepath.Join(d, "cpu.stat"), "usage_usec") * 1000
+		s.MemUsage = number(filepath.Join(d, "memory.current"))
+		s.MemLimit = number(filepath.Join(d, "memory.max"))
+		s.MemoryCache = keyed(filepath.Join(d, "memory.stat"), "inactive_file")
+		s.Pids = number(filepath.Join(d, "pids.current"))
+	} else {
+		s.CPUNanos = number(filepath.Join(cg.Dirs["cpu,cpuacct"], "cpuacct.usage"))
+		s.MemUsage = number(filepath.Join(cg.Dirs["memory"], "memory.usage_in_bytes"))
+		s.MemLimit = number(filepath.Join(cg.Dirs["memory"], "memory.limit_in_bytes"))
+		s.MemoryCache = keyed(filepath.Join(cg.Dirs["memory"], "memory.stat"), "total_inactive_file")
+		s.Pids = number(filepath.Join(cg.Dirs["pids"], "pids.current"))
+	}
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		s.HostMemory = uint64(si.Totalram) * uint64(si.Unit)
+	}
+	if s.MemLimit == 0 || s.MemLimit > s.HostMemory { // "max" or v1's huge number
+		s.MemLimit = s.HostMemory
+	}
+	return s
+}
+
+func onlineCPUs() int {
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) == nil {
+		return set.Count()
+	}
+	return 1
+}
+
+func number(file string) uint64 {
+	b, _ := os.ReadFile(file)
+	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}
+
+func keyed(file, key string) uint64 {
+	b, _ := os.ReadFile(file)
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == key {
+			n, _ := strconv.ParseUint(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func containsAll(have, want string) bool {
+	for _, w := range strings.Fields(want) {
+		if !strings.Contains(" "+strings.Join(strings.Fields(have), " ")+" ", " "+strings.TrimPrefix(w, "+")+" ") {
+			return false
+		}
+	}
+	return true
+}
+
+// write is echo VALUE > FILE, traced.
+func write(file, value string) error {
+	trace("echo %s > %s", value, file)
+	if err := os.WriteFile(file, []byte(value), 0644); err != nil {
+		return fmt.Errorf("echo %s > %s: %v", value, file, err)
+	}
+	return nil
+}

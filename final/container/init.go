@@ -1,0 +1,332 @@
+//go:build linux
+
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/minidocker/build-your-own-docker/final/state"
+	"golang.org/x/sys/unix"
+)
+
+// Init is the container's PID 1: `minidocker init`, started by clone(2) in
+// the new namespaces. fd 3 brings the Spec, fd 4 takes back traces and the
+// outcome ("ok", or "error CODE MESSAGE").
+func Init() {
+	unix.CloseOnExec(3) // the user's command must not inherit them
+	unix.CloseOnExec(4)
+	status := os.NewFile(4, "status")
+	var spec Spec
+	// The parent writes the spec only after it has put us in the cgroup and
+	// wired the network: reading it to EOF is also the "go ahead".
+	if err := json.NewDecoder(os.NewFile(3, "spec")).Decode(&spec); err != nil {
+		fmt.Fprintf(status, "error 125 init: reading the spec: %v\n", err)
+		os.Exit(125)
+	}
+	in := &initProc{spec: spec, status: status}
+	pid, err := in.setup()
+	if err != nil {
+		code := 125
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			code = ee.Code
+		}
+		fmt.Fprintf(status, "error %d %s\n", code, strings.ReplaceAll(err.Error(), "\n", " "))
+		os.Exit(code)
+	}
+	fmt.Fprintf(status, "ok %d\n", pid)
+	status.Close()
+	os.Exit(in.supervise(pid))
+}
+
+type initProc struct {
+	spec   Spec
+	status *os.File
+}
+
+func (in *initProc) trace(format string, a ...any) {
+	if in.spec.Debug {
+		fmt.Fprintf(in.status, "trace "+format+"\n", a...)
+	}
+}
+
+// region setup
+// setup builds the container's world from inside its namespaces, then
+// starts the user's command as our child.
+func (in *initProc) setup() (int, error) {
+	s := in.spec
+	in.trace("hostname %s", s.Hostname)
+	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+		return 0, fmt.Errorf("sethostname: %v", err)
+	}
+	// Nothing we mount may propagate back to the host (systemd makes / shared).
+	if err := in.mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+		return 0, err
+	}
+	// The layers, stacked: the image's read-only layers and the init layer
+	// below, the container's writable layer on top (copy-on-write).
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(s.Lower, ":"), s.Upper, s.Work)
+	if err := in.mount("overlay", s.Merged, "overlay", 0, opts); err != nil {
+		return 0, err
+	}
+	for _, m := range s.Mounts {
+		if err := in.bind(m); err != nil {
+			return 0, err
+		}
+	}
+	if err := in.pivotRoot(s.Merged); err != nil {
+		return 0, err
+	}
+	if err := in.mountSpecial(); err != nil {
+		return 0, err
+	}
+	if s.NetNS {
+		in.trace("ip link set lo up")
+		if err := loUp(); err != nil {
+			return 0, fmt.Errorf("ip link set lo up: %v", err)
+		}
+	}
+	return in.startCommand()
+}
+
+// endregion setup
+
+// region bind
+// bind mounts a host directory (or file) into the container: -v SRC:DST[:ro].
+// A read-only bind needs a second mount call: MS_RDONLY is ignored on the
+// first MS_BIND, only a remount applies it.
+func (in *initProc) bind(m state.Mount) error {
+	target := filepath.Join(in.spec.Merged, m.Destination)
+	fi, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("volume %s: %v", m.Source, err)
+	}
+	if fi.IsDir() {
+		err = os.MkdirAll(target, 0755)
+	} else if err = os.MkdirAll(filepath.Dir(target), 0755); err == nil {
+		var f *os.File
+		if f, err = os.OpenFile(target, os.O_CREATE, 0644); err == nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("volume target %s: %v", m.Destination, err)
+	}
+	if err := in.mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if !m.RW {
+		return in.mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	}
+	return nil
+}
+
+// endregion bind
+
+// pivotRoot makes dir the root of this mount namespace and drops the old
+// root, as step03 does.
+func (in *initProc) pivotRoot(dir string) error {
+	if err := unix.Chdir(dir); err != nil {
+		return err
+	}
+	in.trace("cd %s && pivot_root . .", dir)
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %v", err)
+	}
+	in.trace("umount -l .")
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("umount old root: %v", err)
+	}
+	return unix.Chdir("/")
+}
+
+// mountSpecial mounts /proc, /sys, a minimal /dev, devpts and /dev/shm.
+func (in *initProc) mountSpecial() error {
+	for _, m := range []struct {
+		src, dst, fs string
+		flags        uintptr
+		data         string
+	}{
+		{"proc", "/proc", "proc", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
+		{"sysfs", "/sys", "sysfs", unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
+		{"tmpfs", "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
+	} {
+		os.MkdirAll(m.dst, 0755)
+		if err := in.mount(m.src, m.dst, m.fs, m.flags, m.data); err != nil {
+			return err
+		}
+	}
+	for _, d := range []struct {
+		name         string
+		major, minor uint32
+	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
+		path := "/dev/" + d.name
+		if err := unix.Mknod(path, unix.S_IFCHR|0666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+			return fmt.Errorf("mknod %s: %v", path, err)
+		}
+		os.Chmod(path, 0666)
+	}
+	in.trace("mknod /dev/{null,zero,full,random,urandom,tty}")
+	for _, dir := range []string{"/dev/pts", "/dev/shm"} {
+		os.Mkdir(dir, 0755)
+	}
+	if err := in.mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return err
+	}
+	if err := in.mount("shm", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+		return err
+	}
+	for link, target := range map[string]string{"/dev/ptmx": "pts/ptmx", "/dev/fd": "/proc/self/fd",
+		"/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"} {
+		os.Symlink(target, link)
+	}
+	return nil
+}
+
+// region start
+// startCommand forks and execs the user's command. It stays our child: we
+// are PID 1, we wait for it, and our exit status is its exit status.
+func (in *initProc) startCommand() (int, error) {
+	s := in.spec
+	if s.Cwd != "" {
+		os.MkdirAll(s.Cwd, 0755) // Docker creates a missing -w directory
+		if err := unix.Chdir(s.Cwd); err != nil {
+			return 0, errorf(125, "cannot chdir to %s: %v", s.Cwd, err)
+		}
+	}
+	path, err := lookPath(s.Args[0], s.Env)
+	if err != nil {
+		return 0, err
+	}
+	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	if s.Tty {
+		// The terminal is made here, in the container's own devpts, so
+		// `tty` inside says /dev/pts/0; the master goes to the parent.
+		master, slave, err := OpenPty()
+		if err != nil {
+			return 0, fmt.Errorf("open pty: %v", err)
+		}
+		in.trace("# pty %s, master sent to the parent (SCM_RIGHTS)", slave.Name())
+		if err := sendFd(int(in.status.Fd()), "pty", master); err != nil {
+			return 0, fmt.Errorf("send pty: %v", err)
+		}
+		master.Close()
+		defer slave.Close()
+		files = []*os.File{slave, slave, slave}
+	}
+	in.trace("exec %s", strings.Join(s.Args, " "))
+	attr := &os.ProcAttr{Env: s.Env, Files: files,
+		Sys: &syscall.SysProcAttr{Setsid: s.Tty, Setctty: s.Tty, Ctty: 0}}
+	p, err := os.StartProcess(path, s.Args, attr)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return 0, errorf(127, "%s: %v", s.Args[0], err)
+		}
+		return 0, errorf(126, "cannot run %s: %v", s.Args[0], err)
+	}
+	return p.Pid, nil
+}
+
+// endregion start
+
+// region supervise
+// supervise is what tini does for Docker (docker run --init): PID 1 gets
+// every orphan of the container as its child, and a zombie stays in the
+// process table until its parent waits for it. So we wait4(-1) for any
+// child, again and again; when the user's command ends, we exit with its
+// status (and the kernel kills whatever is left in the PID namespace).
+// Signals sent to us (docker stop's SIGTERM, Ctrl-C) go on to the command:
+// the kernel does not deliver to PID 1 signals it has no handler for.
+func (in *initProc) supervise(child int) int {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
+	go func() {
+		for s := range sigs {
+			if s == unix.SIGCHLD || s == unix.SIGURG { // ours: SIGURG is Go's preemption signal
+				continue
+			}
+			unix.Kill(child, s.(syscall.Signal))
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil { // ECHILD: nothing left to wait for
+			return 125
+		}
+		if pid != child {
+			continue // an orphan, reaped: no zombie left behind
+		}
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
+}
+
+// endregion supervise
+
+// mount is mount(2), traced as mount(8).
+func (in *initProc) mount(source, target, fstype string, flags uintptr, data string) error {
+	switch {
+	case flags&unix.MS_REMOUNT != 0:
+		in.trace("mount -o remount,bind,ro %s", target)
+	case flags&unix.MS_PRIVATE != 0:
+		in.trace("mount --make-rprivate %s", target)
+	case flags&unix.MS_BIND != 0:
+		in.trace("mount --rbind %s %s", source, target)
+	default:
+		in.trace("mount -t %s -o %s %s %s", fstype, optionString(flags, data), source, target)
+	}
+	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+		return fmt.Errorf("mount %s on %s: %v", fstype+source, target, err)
+	}
+	return nil
+}
+
+func optionString(flags uintptr, data string) string {
+	var opts []string
+	for _, f := range []struct {
+		bit  uintptr
+		name string
+	}{{unix.MS_RDONLY, "ro"}, {unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"}, {unix.MS_NOEXEC, "noexec"}, {unix.MS_STRICTATIME, "strictatime"}} {
+		if flags&f.bit != 0 {
+			opts = append(opts, f.name)
+		}
+	}
+	if data != "" {
+		opts = append(opts, data)
+	}
+	if len(opts) == 0 {
+		return "defaults"
+	}
+	return strings.Join(opts, ",")
+}
+
+// loUp is `ip link set lo up`: SIOCSIFFLAGS with IFF_UP, on any socket.
+func loUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}

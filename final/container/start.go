@@ -1,0 +1,352 @@
+//go:build linux
+
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
+	"github.com/minidocker/build-your-own-docker/final/image"
+	"github.com/minidocker/build-your-own-docker/final/network"
+	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// Process is a started container, seen from its parent (the CLI or the monitor).
+type Process struct {
+	C      *state.Container
+	Pty    *os.File // with -t: the master side of the container's terminal
+	cmd    *exec.Cmd
+	cgroup *cgroups.Cgroup
+	image  *image.Image
+}
+
+// Limits turns the record's HostConfig into cgroup limits.
+func Limits(h state.HostConfig) cgroups.Limits {
+	return cgroups.Limits{Memory: h.Memory, MemorySwap: h.MemorySwap, NanoCPUs: h.NanoCpus,
+		CPUShares: h.CpuShares, PidsLimit: h.PidsLimit, CpusetCpus: h.CpusetCpus}
+}
+
+// region clone
+// Start creates the container's namespaces and its init, puts it in its
+// cgroup, wires its network, hands it the spec and waits until the user's
+// command runs (or fails to). stdio are the container's stdin/out/err.
+// init is started first: while the Go runtime boots in the child (the
+// slowest step), we make the directories, the cgroup and the init layer.
+func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
+	mode, err := network.ParseMode(c.HostConfig.NetworkMode)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{C: c}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer specW.Close()
+	// The status channel is a SOCK_SEQPACKET socket pair: one message per
+	// write, and it can carry a file descriptor (the pty's master, made by
+	// init inside the container's own /dev/pts).
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		specR.Close()
+		return nil, err
+	}
+	statusR, statusW := pair[0], os.NewFile(uintptr(pair[1]), "status")
+	defer unix.Close(statusR)
+	flags := unix.CLONE_NEWUTS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWNS
+	if mode.OwnNamespace() {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd := exec.Command("/proc/self/exe", "init", c.ID)
+	cmd.Args[0] = "minidocker"
+	cmd.Env = []string{}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
+	cmd.ExtraFiles = []*os.File{specR, statusW} // fd 3 and fd 4 in the child
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: uintptr(flags),
+		// The container never outlives the process that waits for it:
+		// when the monitor (or the CLI) dies, the kernel kills init, and
+		// with it every process in the PID namespace.
+		Pdeathsig: unix.SIGKILL,
+	}
+	trace("unshare --uts --pid --ipc --mount%s --fork minidocker init %s  # clone(%s) + execve",
+		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], c.ID[:12], cloneNames(flags))
+	// While clone(2) makes the namespaces and the child execs (cmd.Start
+	// returns only then), make the directories and the cgroup.
+	prepared := make(chan error, 1)
+	go func() { prepared <- p.prepare() }()
+	err = cmd.Start()
+	specR.Close()
+	statusW.Close()
+	if err != nil {
+		<-prepared
+		return nil, p.abort(fmt.Errorf("cannot start the container's init: %v", err))
+	}
+	p.cmd = cmd
+	// endregion clone
+	if err := <-prepared; err != nil {
+		return nil, p.abort(err)
+	}
+	dir := state.Dir(c.ID)
+	pid := cmd.Process.Pid
+	if err := p.cgroup.Apply(pid); err != nil {
+		return nil, p.abort(err)
+	}
+	ip := "127.0.1.1"
+	c.Network = state.NetworkSettings{Mode: mode.String()}
+	if mode.Kind == "bridge" {
+		ep, err := network.Default().Attach(c.ID, pid)
+		if err != nil {
+			return nil, p.abort(err)
+		}
+		ip = ep.IP
+		c.Network = state.NetworkSettings{Mode: mode.String(), IPAddress: ep.IP, IPPrefixLen: ep.PrefixLen,
+			Gateway: ep.Gateway, MacAddress: ep.Mac, HostVeth: ep.HostVeth, Bridge: ep.Bridge}
+	}
+	if err := writeInitLayer(c, ip, mode); err != nil {
+		return nil, p.abort(err)
+	}
+	spec := Spec{ID: c.ID, Hostname: c.Config.Hostname,
+		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
+		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
+		Mounts: c.Mounts, Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Config.Cmd,
+		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel)}
+	// Recorded before init may start the command: from its first output
+	// on, ps and a crash recovery know the PID (and start time) to check.
+	start, _ := state.StartTime(pid)
+	mon, _ := state.StartTime(os.Getpid())
+	_, err = state.Update(c.ID, func(r *state.Container) error {
+		r.State = state.State{Status: "running", Pid: pid, PidStart: start, MonitorPid: os.Getpid(), MonStart: mon,
+			StartedAt: time.Now().UTC()}
+		r.Network = c.Network
+		*c = *r
+		return nil
+	})
+	if err != nil {
+		return nil, p.abort(err)
+	}
+	err = json.NewEncoder(specW).Encode(spec)
+	specW.Close()
+	if err != nil {
+		return nil, p.abort(fmt.Errorf("sending the spec to init: %v", err))
+	}
+	if p.Pty, err = readStatus(statusR); err != nil {
+		return nil, p.abort(err)
+	}
+	return p, nil
+}
+
+// prepare makes the container's directories and its cgroup.
+func (p *Process) prepare() error {
+	var err error
+	if p.image, err = image.Get(p.C.ImageID); err != nil {
+		return err
+	}
+	for _, d := range []string{"upper", "work", "merged", "init/etc"} {
+		if err := os.MkdirAll(filepath.Join(state.Dir(p.C.ID), d), 0755); err != nil {
+			return err
+		}
+	}
+	p.cgroup, err = cgroups.Create(p.C.ID, Limits(p.C.HostConfig))
+	return err
+}
+
+// readStatus reads init's report: trace lines (shown with --debug), the
+// pty's master with -t, then "ok PID" or "error CODE MESSAGE". EOF first
+// means init died.
+func readStatus(fd int) (pty *os.File, err error) {
+	buf, oob := make([]byte, 64*1024), make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return pty, errorf(125, "the container's init died while setting up")
+		}
+		line := strings.TrimSuffix(string(buf[:n]), "\n")
+		switch {
+		case strings.HasPrefix(line, "trace "):
+			logrus.Debugf("+ %s", line[6:])
+		case line == "pty":
+			if pty, err = receiveFd(oob[:oobn]); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(line, "ok"):
+			return pty, nil
+		case strings.HasPrefix(line, "error "):
+			f := strings.SplitN(line, " ", 3)
+			code, _ := strconv.Atoi(f[1])
+			if len(f) < 3 {
+				f = append(f, "unknown error")
+			}
+			return pty, &ExitError{Code: code, Msg: f[2]}
+		}
+	}
+}
+
+// receiveFd takes the file descriptor passed with SCM_RIGHTS.
+func receiveFd(oob []byte) (*os.File, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil || len(msgs) == 0 {
+		return nil, fmt.Errorf("expected a file descriptor: %v", err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) == 0 {
+		return nil, fmt.Errorf("expected a file descriptor: %v", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "pty"), nil
+}
+
+// sendFd passes f over a unix socket (SCM_RIGHTS): the receiver gets its
+// own descriptor for the same open file.
+func sendFd(sock int, msg string, f *os.File) error {
+	return unix.Sendmsg(sock, []byte(msg), unix.UnixRights(int(f.Fd())), nil, 0)
+}
+
+// abort undoes a half-made start: kill init, remove its cgroup and network.
+func (p *Process) abort(err error) error {
+	if p.cmd != nil && p.cmd.Process != nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+	if p.Pty != nil {
+		p.Pty.Close()
+	}
+	Release(p.C)
+	return err
+}
+
+// Wait waits for the container's init and returns the container's exit
+// status (137 when init itself was killed by SIGKILL: OOM, stop, kill)
+// and whether the kernel's OOM killer struck in its cgroup.
+func (p *Process) Wait() (code int, oom bool) {
+	err := p.cmd.Wait()
+	code = 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		} else {
+			code = ee.ExitCode()
+		}
+	} else if err != nil {
+		code = 125
+	}
+	if p.C.HostConfig.AutoRemove || p.cgroup == nil {
+		return code, false // nobody will ask
+	}
+	return code, p.cgroup.OOMKilled()
+}
+
+// Pid is the host PID of the container's init.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Finish records how the container ended and releases what it held (cgroup,
+// veth, address); with --rm it removes the container altogether.
+func Finish(c *state.Container, code int, oom bool) {
+	if c.HostConfig.AutoRemove {
+		Remove(c)
+		return
+	}
+	state.Update(c.ID, func(r *state.Container) error {
+		r.State.Status = "exited"
+		r.State.ExitCode = code
+		r.State.OOMKilled = oom
+		r.State.FinishedAt = time.Now().UTC()
+		return nil
+	})
+	Release(c)
+}
+
+// Release frees the kernel objects of a container that no longer runs. It
+// is idempotent: rm after a crash calls it again.
+func Release(c *state.Container) {
+	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Destroy()
+	if mode, _ := network.ParseMode(c.HostConfig.NetworkMode); mode.Kind == "bridge" {
+		network.Default().Detach(c.ID, &network.Endpoint{HostVeth: c.Network.HostVeth})
+	}
+}
+
+// Remove deletes the container: kernel objects, then its directory (record,
+// logs, layers) last, so a crash in between leaves a record rm can find.
+func Remove(c *state.Container) error {
+	Release(c)
+	trace("rm -rf %s", state.Dir(c.ID))
+	return os.RemoveAll(state.Dir(c.ID))
+}
+
+// writeInitLayer writes the per-container files that sit between the image
+// and the container's own layer: /etc/hostname, /etc/hosts, /etc/resolv.conf.
+func writeInitLayer(c *state.Container, ip string, mode network.Mode) error {
+	etc := filepath.Join(state.Dir(c.ID), "init", "etc")
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s %s\n", ip, c.Config.Hostname, c.Name)
+	files := map[string]string{"hostname": c.Config.Hostname + "\n", "hosts": hosts, "resolv.conf": resolvConf(mode)}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(etc, name), []byte(content), 0644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolvConf is the host's, unless it points at a resolver on the host's
+// loopback (systemd-resolved's 127.0.0.53), which the container cannot
+// reach: then the upstream list, or public resolvers as Docker does.
+func resolvConf(mode network.Mode) string {
+	b, _ := os.ReadFile("/etc/resolv.conf")
+	if mode.Kind == "host" || !onlyLoopback(string(b)) {
+		return string(b)
+	}
+	if u, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil && !onlyLoopback(string(u)) {
+		return string(u)
+	}
+	return "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+}
+
+func onlyLoopback(conf string) bool {
+	found := false
+	for _, line := range strings.Split(conf, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			found = true
+			if ip := net.ParseIP(f[1]); ip == nil || !ip.IsLoopback() {
+				return false
+			}
+		}
+	}
+	return found
+}
+
+func cloneNames(flags int) string {
+	var n []string
+	for _, f := range []struct {
+		bit  int
+		name string
+	}{{unix.CLONE_NEWUTS, "CLONE_NEWUTS"}, {unix.CLONE_NEWPID, "CLONE_NEWPID"}, {unix.CLONE_NEWIPC, "CLONE_NEWIPC"},
+		{unix.CLONE_NEWNS, "CLONE_NEWNS"}, {unix.CLONE_NEWNET, "CLONE_NEWNET"}} {
+		if flags&f.bit != 0 {
+			n = append(n, f.name)
+		}
+	}
+	return strings.Join(n, "|")
+}
+
+func firstDir(cg *cgroups.Cgroup) string {
+	if cg.V2 {
+		return cg.Dirs[""]
+	}
+	return cg.Dirs["memory"]
+}

@@ -1,0 +1,50 @@
+//go:build linux
+
+package image
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// region merged
+// WithMerged mounts the layers (top first) read-only and calls fn with the
+// mount point. The mount lives in a private mount namespace of one OS
+// thread (unshare(CLONE_NEWNS) after runtime.LockOSThread): the host never
+// sees it, and if we crash, the kernel drops it with the thread. With no
+// upperdir, overlayfs needs no workdir and treats whiteouts in any lower
+// layer as deletions: this is the container's view without a second writer.
+func WithMerged(lower []string, fn func(dir string) error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: Go ends the thread with this goroutine
+		errc <- func() error {
+			trace("unshare --mount")
+			if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+				return fmt.Errorf("unshare(CLONE_NEWNS): %v", err)
+			}
+			if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+				return err
+			}
+			dir, err := os.MkdirTemp("", "minidocker-merged-")
+			if err != nil {
+				return err
+			}
+			defer os.Remove(dir)
+			opts := "lowerdir=" + strings.Join(lower, ":")
+			trace("mount -t overlay -o ro,%s overlay %s", opts, dir)
+			if err := unix.Mount("overlay", dir, "overlay", unix.MS_RDONLY, opts); err != nil {
+				return fmt.Errorf("mount overlay: %v", err)
+			}
+			defer unix.Unmount(dir, unix.MNT_DETACH)
+			return fn(dir)
+		}()
+	}()
+	return <-errc
+}
+
+// endregion merged

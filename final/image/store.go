@@ -1,0 +1,294 @@
+//go:build linux
+
+package image
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+func trace(format string, a ...any) {
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("+ "+format, a...)
+	}
+}
+
+// Image is a name for an ordered stack of layers, bottom first.
+type Image struct {
+	ID      string
+	Name    string
+	Layers  []string // layer ids, bottom first
+	Created time.Time
+	Size    int64
+	Parent  string `json:",omitempty"`
+	Comment string `json:",omitempty"`
+}
+
+func imagesDir() string         { return filepath.Join(state.Root, "images") }
+func LayerDir(id string) string { return filepath.Join(state.Root, "layers", id) }
+
+// ErrNotFound is an unknown image name or id.
+var ErrNotFound = errors.New("no such image")
+
+// BusyboxRootfs is the rootfs `make rootfs` builds; the busybox image is made
+// from it on first use, so `run busybox` works offline right after setup.
+var BusyboxRootfs = "/var/lib/minidocker/rootfs"
+
+// List reads every image, newest first.
+func List() ([]*Image, error) {
+	ents, err := os.ReadDir(imagesDir())
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	var out []*Image
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(imagesDir(), e.Name()))
+		if err != nil {
+			continue
+		}
+		var im Image
+		if json.Unmarshal(b, &im) == nil {
+			out = append(out, &im)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Find resolves a name (busybox, busybox:latest), an id or an id prefix.
+func Find(ref string) (*Image, error) {
+	ims, err := List()
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSuffix(ref, ":latest")
+	var byID []*Image
+	for _, im := range ims {
+		if im.Name == name {
+			return im, nil
+		}
+		if len(ref) >= 4 && strings.HasPrefix(im.ID, strings.TrimPrefix(ref, "sha256:")) {
+			byID = append(byID, im)
+		}
+	}
+	if len(byID) == 1 {
+		return byID[0], nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+}
+
+// Get is Find, plus the busybox image made on first use from the rootfs.
+func Get(ref string) (*Image, error) {
+	im, err := Find(ref)
+	if errors.Is(err, ErrNotFound) && strings.TrimSuffix(ref, ":latest") == "busybox" {
+		if _, e := os.Stat(filepath.Join(BusyboxRootfs, "bin/busybox")); e == nil {
+			return makeBusybox()
+		}
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("unable to find image '%s' locally (minidocker has no registry: `minidocker import TAR %s`, or `minidocker images` to list)", ref, ref)
+	}
+	return im, err
+}
+
+// region save
+// save records an image under the lock; a name moves from an older image
+// to this one, as `docker tag` does (the old one stays, unnamed).
+func save(im *Image) error {
+	unlock, err := state.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := os.MkdirAll(imagesDir(), 0700); err != nil {
+		return err
+	}
+	if im.Name != "" {
+		if old, err := Find(im.Name); err == nil && old.ID != im.ID {
+			old.Name = ""
+			b, _ := json.MarshalIndent(old, "", "  ")
+			if err := state.WriteFileAtomic(filepath.Join(imagesDir(), old.ID+".json"), b); err != nil {
+				return err
+			}
+		}
+	}
+	b, _ := json.MarshalIndent(im, "", "  ")
+	return state.WriteFileAtomic(filepath.Join(imagesDir(), im.ID+".json"), b)
+}
+
+// endregion save
+
+// newLayer makes an empty layer directory and returns its id and path.
+func newLayer() (string, string, error) {
+	id := state.NewID()
+	dir := LayerDir(id)
+	if err := os.MkdirAll(dir, 0755); err != nil {
+		return "", "", err
+	}
+	return id, dir, nil
+}
+
+// finish computes the image id (a digest of its layer list, as Docker's is a
+// digest of its config) and saves it.
+func finish(name, comment, parent string, layers []string, size int64) (*Image, error) {
+	h := sha256.New()
+	for _, l := range layers {
+		io.WriteString(h, l+"\n")
+	}
+	io.WriteString(h, time.Now().String())
+	im := &Image{ID: hex.EncodeToString(h.Sum(nil)), Name: strings.TrimSuffix(name, ":latest"), Layers: layers,
+		Created: time.Now().UTC(), Size: size, Parent: parent, Comment: comment}
+	return im, save(im)
+}
+
+// Import unpacks a `docker export` tarball (plain or gzip; "-" = stdin)
+// into one new layer and names the image.
+func Import(tarPath, name string) (*Image, error) {
+	var r io.Reader = os.Stdin
+	if tarPath != "-" {
+		f, err := os.Open(tarPath)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	id, dir, err := newLayer()
+	if err != nil {
+		return nil, err
+	}
+	trace("mkdir %s && tar -C %s -xf %s", dir, dir, tarPath)
+	size, err := Untar(r, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("import %s: %v", tarPath, err)
+	}
+	im, err := finish(name, "imported from "+tarPath, "", []string{id}, size)
+	if err != nil {
+		os.RemoveAll(dir)
+	}
+	return im, err
+}
+
+// ImportDir copies a directory tree into one new layer.
+func ImportDir(src, name, comment string) (*Image, error) {
+	id, dir, err := newLayer()
+	if err != nil {
+		return nil, err
+	}
+	trace("cp -a %s/. %s", src, dir)
+	size, err := CopyTree(src, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	im, err := finish(name, comment, "", []string{id}, size)
+	if err != nil {
+		os.RemoveAll(dir)
+	}
+	return im, err
+}
+
+// region commit
+// Commit makes a new image: the container's image layers plus a copy of
+// its upper layer (the files it changed, with its whiteouts: a deleted file
+// stays deleted). The init layer (/etc/hosts, /etc/hostname,
+// /etc/resolv.conf) is left out: it belongs to that container only.
+func Commit(base *Image, upper, name, comment string) (*Image, error) {
+	id, dir, err := newLayer()
+	if err != nil {
+		return nil, err
+	}
+	trace("cp -a %s/. %s", upper, dir)
+	size, err := CopyTree(upper, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	layers := append(append([]string{}, base.Layers...), id)
+	im, err := finish(name, comment, base.ID, layers, base.Size+size)
+	if err != nil {
+		os.RemoveAll(dir)
+	}
+	return im, err
+}
+
+// endregion commit
+
+// Remove deletes an image and the layers no other image uses. The caller
+// checks that no container uses it.
+func Remove(im *Image) error {
+	unlock, err := state.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	used := map[string]bool{}
+	ims, _ := List()
+	for _, o := range ims {
+		if o.ID != im.ID {
+			for _, l := range o.Layers {
+				used[l] = true
+			}
+		}
+	}
+	if err := os.Remove(filepath.Join(imagesDir(), im.ID+".json")); err != nil {
+		return err
+	}
+	for _, l := range im.Layers {
+		if !used[l] {
+			trace("rm -rf %s", LayerDir(l))
+			os.RemoveAll(LayerDir(l))
+		}
+	}
+	return nil
+}
+
+// region lowerdirs
+// LowerDirs is overlayfs's lowerdir= list: the top layer first, separated
+// by colons (the order is the reverse of the image's bottom-first list).
+func (im *Image) LowerDirs() []string {
+	var dirs []string
+	for i := len(im.Layers) - 1; i >= 0; i-- {
+		dirs = append(dirs, LayerDir(im.Layers[i]))
+	}
+	return dirs
+}
+
+// endregion lowerdirs
+
+// makeBusybox imports the rootfs as the busybox image, once: concurrent
+// first runs wait on a lock of their own (the engine lock is taken inside).
+func makeBusybox() (*Image, error) {
+	if err := os.MkdirAll(state.Root, 0711); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(state.Root, ".busybox.lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0600)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return nil, err
+	}
+	if im, err := Find("busybox"); err == nil {
+		return im, nil
+	}
+	return ImportDir(BusyboxRootfs, "busybox", "from "+BusyboxRootfs)
+}

@@ -1,0 +1,240 @@
+//go:build linux
+
+package network
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+func trace(format string, a ...any) {
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("+ "+format, a...)
+	}
+}
+
+// region bridge
+// ensureBridge creates the bridge, its gateway address, IP forwarding and
+// the NAT rules once. When the bridge is already up, all of that was done
+// when it was created, so nothing runs: no netlink dump, no iptables
+// process (spawning iptables costs milliseconds per rule).
+func (n *Network) ensureBridge() (netlink.Link, error) {
+	if br, err := netlink.LinkByName(n.Bridge); err == nil && br.Attrs().Flags&net.FlagUp != 0 {
+		return br, nil
+	}
+	unlock, err := state.Lock() // two first runs must not both create it
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	br, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		trace("ip link add %s type bridge", n.Bridge)
+		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}); err != nil {
+			return nil, fmt.Errorf("ip link add %s type bridge: %v", n.Bridge, err)
+		}
+		if br, err = netlink.LinkByName(n.Bridge); err != nil {
+			return nil, err
+		}
+	}
+	ones, _ := n.Subnet.Mask.Size()
+	gw := &netlink.Addr{IPNet: &net.IPNet{IP: n.Gateway, Mask: n.Subnet.Mask}}
+	trace("ip addr add %s/%d dev %s", n.Gateway, ones, n.Bridge)
+	if err := netlink.AddrReplace(br, gw); err != nil {
+		return nil, fmt.Errorf("ip addr add %s/%d dev %s: %v", n.Gateway, ones, n.Bridge, err)
+	}
+	// Let the host route between the bridge and its other interfaces.
+	trace("sysctl -w net.ipv4.ip_forward=1")
+	os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0644)
+	// Packets from containers leave with the host's address (SNAT).
+	for _, rule := range [][]string{
+		{"-t", "nat", "POSTROUTING", "-s", n.Subnet.String(), "!", "-o", n.Bridge, "-j", "MASQUERADE"},
+		{"-t", "filter", "FORWARD", "-i", n.Bridge, "-j", "ACCEPT"},
+		{"-t", "filter", "FORWARD", "-o", n.Bridge, "-j", "ACCEPT"},
+	} {
+		if err := iptablesEnsure(rule); err != nil {
+			return nil, err
+		}
+	}
+	trace("ip link set %s up", n.Bridge)
+	if err := netlink.LinkSetUp(br); err != nil { // up last: "up" means "all done"
+		return nil, err
+	}
+	return br, nil
+}
+
+// iptablesEnsure adds a rule unless `iptables -C` finds it, tagged with a
+// comment so the rules can be found (and removed) later.
+func iptablesEnsure(rule []string) error {
+	table, chain, spec := rule[:2], rule[2], append(rule[3:], "-m", "comment", "--comment", "minidocker")
+	check := append(append(append([]string{}, table...), "-C", chain), spec...)
+	if exec.Command("iptables", check...).Run() == nil {
+		return nil
+	}
+	add := append(append(append([]string{}, table...), "-A", chain), spec...)
+	trace("iptables %s", strings.Join(add, " "))
+	if out, err := exec.Command("iptables", add...).CombinedOutput(); err != nil {
+		return fmt.Errorf("iptables %s: %v: %s (install it: apt-get install iptables)", strings.Join(add, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// endregion bridge
+
+// region attach
+// Attach gives the container (its init is pid) an interface on the
+// network: a veth pair, the host end on the bridge, the other end moved
+// into the container's network namespace and configured there.
+func (n *Network) Attach(id string, pid int) (*Endpoint, error) {
+	br, err := n.ensureBridge()
+	if err != nil {
+		return nil, err
+	}
+	ip, err := n.allocate(id)
+	if err != nil {
+		return nil, err
+	}
+	ones, _ := n.Subnet.Mask.Size()
+	ep := &Endpoint{Network: n.Name, IP: ip.String(), PrefixLen: ones, Gateway: n.Gateway.String(),
+		Mac: MacFor(ip).String(), HostVeth: "veth" + id[:7], Bridge: n.Bridge}
+	fail := func(err error) (*Endpoint, error) { n.Detach(id, ep); return nil, err }
+
+	peer := "eth" + id[:7] // renamed eth0 inside; a unique name while it is created
+	trace("ip link add %s master %s type veth peer name %s netns %d  # address %s", ep.HostVeth, n.Bridge, peer, pid, ep.Mac)
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth, MasterIndex: br.Attrs().Index},
+		PeerName: peer, PeerHardwareAddr: MacFor(ip), PeerNamespace: netlink.NsPid(pid)}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fail(fmt.Errorf("ip link add %s type veth: %v", ep.HostVeth, err))
+	}
+	trace("ip link set %s up", ep.HostVeth)
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return fail(err)
+	}
+	// Inside: a netlink socket opened in the container's namespace
+	// (nsenter --net=/proc/PID/ns/net ip ...).
+	ns, err := netns.GetFromPid(pid)
+	if err != nil {
+		return fail(err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fail(err)
+	}
+	defer h.Close()
+	eth, err := h.LinkByName(peer)
+	if err != nil {
+		return fail(err)
+	}
+	trace("nsenter -t %d -n ip link set %s name eth0", pid, peer)
+	if err := h.LinkSetName(eth, "eth0"); err != nil {
+		return fail(err)
+	}
+	trace("nsenter -t %d -n ip addr add %s/%d dev eth0", pid, ip, ones)
+	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: n.Subnet.Mask}}); err != nil {
+		return fail(err)
+	}
+	trace("nsenter -t %d -n ip link set eth0 up", pid)
+	if err := h.LinkSetUp(eth); err != nil {
+		return fail(err)
+	}
+	trace("nsenter -t %d -n ip route add default via %s", pid, n.Gateway)
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.Gateway}); err != nil {
+		return fail(fmt.Errorf("ip route add default via %s: %v", n.Gateway, err))
+	}
+	return ep, nil
+}
+
+// Detach deletes the host end of the veth pair (the kernel deletes its peer;
+// both vanish anyway when the container's network namespace dies) and
+// gives the address back.
+func (n *Network) Detach(id string, ep *Endpoint) error {
+	if ep != nil && ep.HostVeth != "" {
+		if l, err := netlink.LinkByName(ep.HostVeth); err == nil {
+			trace("ip link del %s", ep.HostVeth)
+			netlink.LinkDel(l)
+		}
+	}
+	return n.release(id)
+}
+
+// endregion attach
+
+// region ipam
+// The IPAM file maps each address in use to its container, e.g.
+// {"172.29.0.2": "3f1c..."}. It is read and written under the engine lock.
+func (n *Network) ipamFile() string {
+	return filepath.Join(state.Root, "network", n.Name+".ipam.json")
+}
+
+func (n *Network) loadIPAM() map[string]string {
+	m := map[string]string{}
+	if b, err := os.ReadFile(n.ipamFile()); err == nil {
+		json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+func (n *Network) saveIPAM(m map[string]string) error {
+	os.MkdirAll(filepath.Dir(n.ipamFile()), 0700)
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return state.WriteFileAtomic(n.ipamFile(), b)
+}
+
+// allocate hands out the lowest free address after the gateway.
+func (n *Network) allocate(id string) (net.IP, error) {
+	unlock, err := state.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	m := n.loadIPAM()
+	base := n.Subnet.IP.To4()
+	ones, bits := n.Subnet.Mask.Size()
+	size := uint32(1) << uint(bits-ones)
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	for i := uint32(1); i < size-1; i++ {
+		v := start + i
+		ip := net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v)).To4()
+		if ip.Equal(n.Gateway) {
+			continue
+		}
+		if _, used := m[ip.String()]; !used {
+			m[ip.String()] = id
+			return ip, n.saveIPAM(m)
+		}
+	}
+	return nil, fmt.Errorf("network %s: no free address in %s", n.Name, n.Subnet)
+}
+
+func (n *Network) release(id string) error {
+	unlock, err := state.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m := n.loadIPAM()
+	changed := false
+	for ip, owner := range m {
+		if owner == id {
+			delete(m, ip)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return n.saveIPAM(m)
+}
+
+// endregion ipam

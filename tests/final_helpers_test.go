@@ -1,0 +1,167 @@
+//go:build linux
+
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Helpers for the minidocker (final/) tests.
+
+// mdRoot is minidocker's state directory (MINIDOCKER_ROOT, as the engine reads it).
+func mdRoot() string {
+	if r := os.Getenv("MINIDOCKER_ROOT"); r != "" {
+		return r
+	}
+	return "/var/lib/minidocker"
+}
+
+// containerDirs lists /var/lib/minidocker/containers.
+func containerDirs(t *testing.T) []string {
+	t.Helper()
+	ents, _ := os.ReadDir(filepath.Join(mdRoot(), "containers"))
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// checkNoContainerLeaks is checkNoLeaks plus the state directory listing.
+func checkNoContainerLeaks(t *testing.T, before hostState, dirs []string) {
+	t.Helper()
+	checkNoLeaks(t, before)
+	if extra := added(dirs, containerDirs(t)); len(extra) > 0 {
+		t.Errorf("leaked container directories: %v", extra)
+	}
+}
+
+// removeOnCleanup force-removes containers when the test ends, pass or fail.
+func removeOnCleanup(t *testing.T, bin string, refs ...string) {
+	t.Cleanup(func() {
+		for _, r := range refs {
+			exec.Command(bin, "rm", "-f", r).Run()
+		}
+	})
+}
+
+// inspect returns `minidocker inspect REF` as a map.
+func inspect(t *testing.T, bin, ref string) map[string]any {
+	t.Helper()
+	r := mustRun(t, bin, "inspect", ref)
+	var out []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != 1 {
+		t.Fatalf("inspect %s: %v\n%s", ref, err, r.stdout)
+	}
+	return out[0]
+}
+
+// jget reads a dotted path (State.Pid) from decoded JSON.
+func jget(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+// poll calls fn until it returns true, for up to timeout (a bounded poll,
+// not a sleep: it returns as soon as the condition holds).
+func poll(t *testing.T, timeout time.Duration, what string, fn func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !fn() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLog waits until the container's log has a line starting with prefix.
+func waitLog(t *testing.T, bin, ref, prefix string) {
+	t.Helper()
+	poll(t, 15*time.Second, fmt.Sprintf("%q in the logs of %s", prefix, ref), func() bool {
+		r := run(t, bin, "logs", ref)
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if strings.HasPrefix(l, prefix) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// ppid reads the parent of pid from /proc/PID/stat.
+func ppid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
+// procState is the state letter of pid (R, S, Z...), "" if gone.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
+}
+
+// children lists the PIDs whose parent is pid.
+func children(pid int) []int {
+	var kids []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, k := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(k)
+			kids = append(kids, n)
+		}
+	}
+	return kids
+}
+
+func comm(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
+
+// cgroupFile is a file of the container's cgroup, v1 (per controller) or v2.
+func cgroupFile(id, controller, v1name, v2name string) string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return filepath.Join("/sys/fs/cgroup", "minidocker-"+id[:12], v2name)
+	}
+	dir := filepath.Join("/sys/fs/cgroup", controller)
+	if _, err := os.Stat(dir); err != nil { // cpu,cpuacct may be mounted as cpu
+		dir = filepath.Join("/sys/fs/cgroup", strings.Split(controller, ",")[0])
+	}
+	return filepath.Join(dir, "minidocker-"+id[:12], v1name)
+}
+
+func readTrim(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("read %s: %v", file, err)
+	}
+	return strings.TrimSpace(string(b))
+}
