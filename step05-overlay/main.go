@@ -45,6 +45,12 @@ type config struct {
 	verbose  bool
 	command  []string
 
+	// Docker's resource flags, as typed, and parsed into the kernel's units
+	// (see cgroups.go); a bad value is reported by preflight.
+	memory, memorySwap, cpus, cpuShares, pidsLimit, cpusetCpus string
+	limits                                                     limits
+	badLimit                                                   error
+
 	layers    []string // extra read-only image layers above the rootfs, top first
 	keepLayer bool     // keep the container layer (upper dir) after exit
 }
@@ -57,6 +63,13 @@ func parseFlags(args []string) config {
 	fs.BoolVar(&c.chroot, "chroot", false, "use chroot instead of pivot_root (escapable: see docs/03-mnt-chroot.md)")
 	fs.BoolVar(&c.verbose, "v", false, "print each kernel-facing action as a shell command")
 	fs.BoolVar(&c.verbose, "verbose", false, "same as -v")
+	fs.StringVar(&c.memory, "m", "", "memory limit, e.g. 64m (units b, k, m, g)")
+	fs.StringVar(&c.memory, "memory", "", "same as -m")
+	fs.StringVar(&c.memorySwap, "memory-swap", "", "memory+swap limit (-1: unlimited swap; default: twice -m)")
+	fs.StringVar(&c.cpus, "cpus", "", "number of CPUs, e.g. 0.5 (a quota per 100 ms period)")
+	fs.StringVar(&c.cpuShares, "cpu-shares", "", "relative CPU weight (default 1024)")
+	fs.StringVar(&c.pidsLimit, "pids-limit", "", "maximum number of tasks (-1: unlimited)")
+	fs.StringVar(&c.cpusetCpus, "cpuset-cpus", "", "CPUs allowed, e.g. 0 or 0-1,3")
 	fs.Func("layer", "extra read-only image layer DIR above the rootfs (repeat it, top layer first)", func(dir string) error {
 		c.layers = append(c.layers, dir)
 		return nil
@@ -71,6 +84,7 @@ func parseFlags(args []string) config {
 	if len(c.command) == 0 {
 		c.command = []string{"/bin/sh"}
 	}
+	c.limits, c.badLimit = parseLimits(c)
 	return c
 }
 
@@ -106,6 +120,12 @@ func preflight(c config) {
 	if _, err := os.Stat(filepath.Join(c.rootfs, "bin/sh")); err != nil {
 		fail(1, "no rootfs at %s: run `sudo make rootfs` first, or pass --rootfs DIR", c.rootfs)
 	}
+	if c.badLimit != nil {
+		fail(1, "%v", c.badLimit)
+	}
+	if err := checkControllers(c.limits); err != nil {
+		fail(1, "%v", err)
+	}
 	preflightLayers(c)
 }
 
@@ -129,23 +149,58 @@ func parent(c config) int {
 	}
 	c.trace("unshare --uts --pid --ipc --mount --fork /proc/self/exe  # clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWNS) + execve")
 	// endregion clone
+	// region join
+	// Before the child starts: the container's cgroup, with its limits.
+	cg, err := createCgroup(c, fmt.Sprintf("%s-%d", name, os.Getpid()))
+	if err != nil {
+		fail(125, "%v", err)
+	}
+	onFail = cg.remove // from here on, every error path removes the cgroup
+	// The child starts blocked on a pipe (fd 3): it may run no instruction of
+	// the command before it is inside the cgroup, or that part runs unlimited.
+	ready, release, err := os.Pipe()
+	if err != nil {
+		fail(125, "pipe: %v", err)
+	}
+	cmd.ExtraFiles = []*os.File{ready}
 	// region parent-layers
 	run := prepareLayers(c)
-	cmd.Env = append(os.Environ(), runDirEnv+"="+run) // where the child finds its layers
+	onFail = func() { cg.remove(); removeLayers(c, run) } // and now the layers too
+	cmd.Env = append(os.Environ(), runDirEnv+"="+run)     // where the child finds its layers
+	// endregion parent-layers
 	if err := cmd.Start(); err != nil {
-		removeLayers(c, run)
 		fail(125, "cannot start the container: %v", err)
 	}
+	ready.Close()
+	if err := cg.join(cmd.Process.Pid); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		fail(125, "%v", err)
+	}
+	c.trace("# the child waited on a pipe until now: release it")
+	release.Write([]byte{1}) // "you are in": the child goes on
+	release.Close()
 	forwardSignals(cmd.Process)
 	status := exitStatus(cmd.Wait())
+	// The group still exists: read the kernel's verdict before removing it.
+	if kills, peak := cg.oomKills(); kills > 0 {
+		fmt.Fprintf(os.Stderr, "%s: out of memory: the kernel killed %d process(es) at the memory limit %s (peak %s; %s oom_kill %d)\n",
+			name, kills, bytesString(c.limits.memory), bytesString(peak), cg.oomFile(), kills)
+	}
+	cg.traceCounters()
+	cg.remove()
 	removeLayers(c, run) // the child has exited: its mount namespace, and the overlay, are gone
 	return status
-	// endregion parent-layers
+	// endregion join
 }
 
 // region child
 // child runs inside the new namespaces: set them up, then become the command.
 func child(c config) {
+	// Wait until the parent has put us into the cgroup (one byte on fd 3).
+	if n, _ := os.NewFile(3, "cgroup-ready").Read(make([]byte, 1)); n != 1 {
+		os.Exit(125) // the parent failed and says why
+	}
 	c.trace("hostname %s", c.hostname)
 	must(unix.Sethostname([]byte(c.hostname)), "sethostname")
 	setupRoot(c)
@@ -395,8 +450,12 @@ func must(err error, what string) {
 	}
 }
 
+// onFail undoes what the parent made on the host (the cgroup) before fail exits.
+var onFail = func() {}
+
 // fail prints one line that says what is wrong and exits with status code.
 func fail(code int, format string, a ...any) {
 	fmt.Fprintf(os.Stderr, name+": "+format+"\n", a...)
+	onFail()
 	os.Exit(code)
 }

@@ -13,7 +13,7 @@ import (
 
 // Checks every step shares: they are a contract (GUIDE §2), so each later
 // step is run through the same table.
-var allSteps = []string{"step01-uts", "step02-pid", "step03-mnt-chroot", "step05-overlay"}
+var allSteps = []string{"step01-uts", "step02-pid", "step03-mnt-chroot", "step04-cgroups", "step05-overlay"}
 
 // TestStepsContract: exit status propagates, signals become 128+N, a missing
 // command is 127, and not being root is a one-line error.
