@@ -5,7 +5,7 @@ ROOTFS ?= /var/lib/minidocker/rootfs
 GO     ?= go
 export MINIDOCKER_ROOTFS := $(ROOTFS)
 
-.PHONY: help setup packages rootfs test demo
+.PHONY: help setup packages rootfs test demo doctor vm-check
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -23,3 +23,9 @@ test: setup ## set up, then run every test as root (README's test command)
 
 demo: setup ## set up, then run the main job: a container with its own hostname, PIDs and root
 	$(GO) run ./step03-mnt-chroot --hostname demo -- sh -c 'echo "hostname: $$(hostname)"; echo "my PID: $$$$"; ps; ls /'
+
+doctor: ## check this machine: kernel, cgroups, overlay, namespaces, iptables, Go for sudo, rootfs
+	bash scripts/doctor.sh
+
+vm-check: ## CI for the learner VM: validate the Vagrantfile, shellcheck, provision (no Go download), doctor
+	bash .ci/vagrant-check.sh
