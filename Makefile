@@ -5,7 +5,7 @@ ROOTFS ?= /var/lib/minidocker/rootfs
 GO     ?= go
 export MINIDOCKER_ROOTFS := $(ROOTFS)
 
-.PHONY: help setup packages rootfs test demo doctor vm-check
+.PHONY: help setup packages rootfs test demo doctor vm-check net-clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -29,3 +29,6 @@ doctor: ## check this machine: kernel, cgroups, overlay, namespaces, iptables, G
 
 vm-check: ## CI for the learner VM: validate the Vagrantfile, shellcheck, provision (no Go download), doctor
 	bash .ci/vagrant-check.sh
+
+net-clean: ## remove step06's bridge minidocker0 and its iptables rules (kept after runs, like docker0)
+	$(GO) run ./step06-bridge-net --clean

@@ -176,7 +176,10 @@ func parent(c config) int {
 // child runs inside the new namespaces: set them up, then become the command.
 func child(c config) {
 	// Wait until the parent has put us into the cgroup (one byte on fd 3).
-	if n, _ := os.NewFile(3, "cgroup-ready").Read(make([]byte, 1)); n != 1 {
+	ready := os.NewFile(3, "cgroup-ready")
+	n, _ := ready.Read(make([]byte, 1))
+	ready.Close() // the command must not inherit the pipe
+	if n != 1 {
 		os.Exit(125) // the parent failed and says why
 	}
 	c.trace("hostname %s", c.hostname)
