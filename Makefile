@@ -5,12 +5,12 @@ ROOTFS ?= /var/lib/minidocker/rootfs
 GO     ?= go
 export MINIDOCKER_ROOTFS := $(ROOTFS)
 
-.PHONY: help setup packages rootfs test demo doctor vm-check net-clean
+.PHONY: help setup packages rootfs minidocker busybox-image test demo bench doctor vm-check net-clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
-setup: packages rootfs ## install the Debian/Ubuntu packages and build the busybox rootfs (idempotent)
+setup: packages rootfs busybox-image ## install the packages, build the busybox rootfs and minidocker's busybox image (idempotent)
 
 packages: ## apt-get install what the steps and tests use
 	bash scripts/install-packages.sh
@@ -18,11 +18,21 @@ packages: ## apt-get install what the steps and tests use
 rootfs: ## build the busybox rootfs at $(ROOTFS) (ROOTFS_TAR=busybox.tar uses a `docker export` tarball)
 	bash scripts/mkrootfs.sh $(if $(ROOTFS_TAR),--from-tar $(ROOTFS_TAR)) $(ROOTFS)
 
+minidocker: ## build bin/minidocker (static; cgo gives exec its C constructor)
+	$(GO) build -tags netgo,osusergo,urfave_cli_no_docs -ldflags '-extldflags=-static' -o bin/minidocker ./final || CGO_ENABLED=0 $(GO) build -o bin/minidocker ./final
+
+busybox-image: minidocker rootfs ## put the busybox image into minidocker's store (offline, from the rootfs)
+	bash scripts/busybox-image.sh bin/minidocker
+
 test: setup ## set up, then run every test as root (README's test command)
 	$(GO) test -count=1 -timeout 40m ./...
 
-demo: setup ## set up, then run the main job: a container with its own hostname, PIDs and root
-	$(GO) run ./step03-mnt-chroot --hostname demo -- sh -c 'echo "hostname: $$(hostname)"; echo "my PID: $$$$"; ps; ls /'
+demo: setup ## set up, then run the main job: minidocker runs a limited busybox container
+	bin/minidocker run --rm --hostname demo -m 64m --pids-limit 32 --network none busybox \
+	  sh -c 'echo "hostname: $$(hostname)"; echo "my PID: $$$$"; ps; echo "my cgroup: $$(grep -E "memory|^0::" /proc/self/cgroup)"'
+
+bench: setup ## minidocker vs runc, paired and alternated (docs/07-final.md)
+	bash scripts/bench.sh
 
 doctor: ## check this machine: kernel, cgroups, overlay, namespaces, iptables, Go for sudo, rootfs
 	bash scripts/doctor.sh

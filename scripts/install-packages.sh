@@ -11,6 +11,7 @@ pkgs=(
   util-linux     # unshare, nsenter, mount, ipcmk/ipcs
   procps         # ps, to compare with what the container sees
   stress-ng      # real load for the cgroup tests
+  runc           # the reference runtime minidocker is benchmarked against
   make
 )
 
