@@ -42,3 +42,6 @@ vm-check: ## CI for the learner VM: validate the Vagrantfile, shellcheck, provis
 
 net-clean: ## remove step06's bridge minidocker0 and its iptables rules (kept after runs, like docker0)
 	$(GO) run ./step06-bridge-net --clean
+
+test-cgroup2: ## run the root test suite on cgroup v2 (Debian 6.1 under qemu)
+	bash scripts/cgroup2-vm.sh

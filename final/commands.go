@@ -4,6 +4,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +49,11 @@ func commands() []*cli.Command {
 			&cli.Int64Flag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "relative CPU weight (default 1024)"},
 			&cli.Int64Flag{Name: "pids-limit", Usage: "maximum number of processes"},
 			&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs to run on (e.g. 0-1)"},
-			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "bridge", Usage: "bridge, none or host"},
+			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "bridge", Usage: "bridge, none, host, container:NAME or a network's name"},
+			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [IP:]HOSTPORT:CTRPORT[/udp] or CTRPORT"},
 		}},
+		{Name: "port", Usage: "list a container's published ports", ArgsUsage: "CONTAINER [PRIVATE_PORT[/PROTO]]", Action: portCmd},
+		{Name: "network", Usage: "manage networks", Subcommands: networkCommands()},
 		{Name: "ps", Usage: "list containers", Action: psCmd, Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show stopped containers too"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only ids"},
@@ -120,7 +125,7 @@ func newRecord(c *cli.Context) (*state.Container, error) {
 	if err := container.Limits(h).Validate(); err != nil {
 		return nil, err
 	}
-	if _, err := network.ParseMode(h.NetworkMode); err != nil {
+	if err := checkNetwork(&h, c.StringSlice("publish")); err != nil {
 		return nil, err
 	}
 	name := c.String("name")
@@ -338,7 +343,7 @@ func psCmd(c *cli.Context) error {
 			fmt.Fprintln(w, id)
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\t\t%s\n", id, ct.Image, cmd, state.HumanDuration(now.Sub(ct.Created)), status(ct, now), ct.Name)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\t%s\t%s\n", id, ct.Image, cmd, state.HumanDuration(now.Sub(ct.Created)), status(ct, now), portsColumn(ct), ct.Name)
 	}
 	return w.Flush()
 }
@@ -494,8 +499,12 @@ func inspectJSON(ct *state.Container) map[string]any {
 	}
 	n := ct.Network
 	networks := map[string]any{}
-	if n.Mode == "bridge" {
-		networks["bridge"] = map[string]any{"IPAddress": n.IPAddress, "IPPrefixLen": n.IPPrefixLen, "Gateway": n.Gateway, "MacAddress": n.MacAddress}
+	if n.IPAddress != "" && !strings.HasPrefix(n.Mode, "container:") {
+		networks[n.Mode] = map[string]any{"IPAddress": n.IPAddress, "IPPrefixLen": n.IPPrefixLen, "Gateway": n.Gateway, "MacAddress": n.MacAddress}
+	}
+	ports := map[string]any{}
+	for _, p := range n.Ports {
+		ports[fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)] = []map[string]string{{"HostIp": network.ShownIP(p.HostIP), "HostPort": strconv.Itoa(p.HostPort)}}
 	}
 	return map[string]any{
 		"Id": ct.ID, "Name": "/" + ct.Name, "Created": ct.Created.Format(time.RFC3339Nano),
@@ -508,10 +517,10 @@ func inspectJSON(ct *state.Container) map[string]any {
 		"HostConfig": map[string]any{"Memory": ct.HostConfig.Memory, "MemorySwap": ct.HostConfig.MemorySwap,
 			"NanoCpus": ct.HostConfig.NanoCpus, "CpuShares": ct.HostConfig.CpuShares, "PidsLimit": ct.HostConfig.PidsLimit,
 			"CpusetCpus": ct.HostConfig.CpusetCpus, "Binds": ct.HostConfig.Binds, "NetworkMode": ct.HostConfig.NetworkMode,
-			"AutoRemove": ct.HostConfig.AutoRemove},
+			"AutoRemove": ct.HostConfig.AutoRemove, "PortBindings": ct.HostConfig.PortBindings},
 		"Mounts": mounts,
 		"NetworkSettings": map[string]any{"IPAddress": n.IPAddress, "IPPrefixLen": n.IPPrefixLen, "Gateway": n.Gateway,
-			"MacAddress": n.MacAddress, "Bridge": n.Bridge, "HostVeth": n.HostVeth, "Networks": networks},
+			"MacAddress": n.MacAddress, "Bridge": n.Bridge, "HostVeth": n.HostVeth, "Networks": networks, "Ports": ports},
 		"GraphDriver": map[string]any{"Name": "overlay", "Data": map[string]string{
 			"UpperDir": filepath.Join(state.Dir(ct.ID), "upper"), "WorkDir": filepath.Join(state.Dir(ct.ID), "work")}},
 		"LogPath": container.LogPath(ct.ID),
@@ -765,4 +774,198 @@ func infoCmd(c *cli.Context) error {
 		len(cs), running, len(cs)-running, len(ims), Version, cgv, nw.Bridge, nw.Subnet, unix.ByteSliceToString(uts.Release[:]),
 		osName, runtime.NumCPU(), binSize(uint64(si.Totalram)*uint64(si.Unit)), state.Root)
 	return nil
+}
+
+// region netflags
+// checkNetwork validates --network and -p before anything is created:
+// the network must exist, container:C must name a running container
+// (recorded by id), and ports need a network of their own to publish from.
+func checkNetwork(h *state.HostConfig, publish []string) error {
+	mode, err := network.ParseMode(h.NetworkMode)
+	if err != nil {
+		return err
+	}
+	switch mode.Kind {
+	case "bridge":
+		if _, err := network.Get(mode.Name); err != nil {
+			return err
+		}
+	case "container":
+		other, err := find(mode.Name)
+		if err != nil {
+			return fmt.Errorf("--network container:%s: %v", mode.Name, err)
+		}
+		if !other.Running() {
+			return fmt.Errorf("--network container:%s: the container is not running", mode.Name)
+		}
+		h.NetworkMode = "container:" + other.ID
+	}
+	if _, err := container.ParsePorts(publish); err != nil {
+		return err
+	}
+	if len(publish) > 0 {
+		switch mode.Kind {
+		case "host":
+			logrus.Warn("published ports are discarded when using host network mode: the container's ports are the host's")
+			return nil
+		case "none", "container":
+			return fmt.Errorf("conflicting options: port publishing and --network %s (publish ports on the container that owns the network namespace)", h.NetworkMode)
+		}
+	}
+	h.PortBindings = publish
+	return nil
+}
+
+// endregion netflags
+
+// portsColumn is ps's PORTS: 0.0.0.0:8080->80/tcp, 127.0.0.1:32768->53/udp.
+func portsColumn(ct *state.Container) string {
+	if !ct.Running() {
+		return ""
+	}
+	var s []string
+	for _, p := range ct.Network.Ports {
+		s = append(s, fmt.Sprintf("%s:%d->%d/%s", network.ShownIP(p.HostIP), p.HostPort, p.ContainerPort, p.Proto))
+	}
+	return strings.Join(s, ", ")
+}
+
+// portCmd is `port C [PORT[/PROTO]]`: "80/tcp -> 0.0.0.0:8080", or with a
+// port only the host side, as `docker port` prints it.
+func portCmd(c *cli.Context) error {
+	if err := needArgs(c, 1, "port CONTAINER [PRIVATE_PORT[/PROTO]]"); err != nil {
+		return err
+	}
+	ct, err := find(c.Args().First())
+	if err != nil {
+		return err
+	}
+	want := c.Args().Get(1)
+	if want != "" && !strings.Contains(want, "/") {
+		want += "/tcp"
+	}
+	found := false
+	for _, p := range ct.Network.Ports {
+		if !ct.Running() {
+			break
+		}
+		private := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		public := fmt.Sprintf("%s:%d", network.ShownIP(p.HostIP), p.HostPort)
+		switch {
+		case want == "":
+			fmt.Printf("%s -> %s\n", private, public)
+		case want == private:
+			fmt.Println(public)
+			found = true
+		}
+	}
+	if want != "" && !found {
+		return fmt.Errorf("no public port '%s' published for %s", want, ct.Name)
+	}
+	return nil
+}
+
+func networkCommands() []*cli.Command {
+	return []*cli.Command{
+		{Name: "create", Usage: "create a bridge network", ArgsUsage: "NAME", Action: networkCreateCmd, Flags: []cli.Flag{
+			&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Value: "bridge", Usage: "only bridge"},
+			&cli.StringFlag{Name: "subnet", Usage: "the network's range, e.g. 172.30.0.0/16 (default: a free /16)"},
+			&cli.StringFlag{Name: "gateway", Usage: "the bridge's address (default: the first of the subnet)"},
+		}},
+		{Name: "ls", Aliases: []string{"list"}, Usage: "list networks", Action: networkLsCmd, Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only ids"},
+		}},
+		{Name: "inspect", Usage: "a network as JSON", ArgsUsage: "NETWORK...", Action: networkInspectCmd},
+		{Name: "rm", Aliases: []string{"remove"}, Usage: "remove networks (not while containers use them)", ArgsUsage: "NETWORK...", Action: networkRmCmd},
+	}
+}
+
+func networkCreateCmd(c *cli.Context) error {
+	if err := needArgs(c, 1, "network create [--subnet CIDR] [--gateway IP] NAME"); err != nil {
+		return err
+	}
+	if d := c.String("driver"); d != "bridge" {
+		return fmt.Errorf("network create: driver %q is not supported: minidocker has only the bridge driver", d)
+	}
+	n, err := network.Create(c.Args().First(), c.String("subnet"), c.String("gateway"))
+	if err != nil {
+		return err
+	}
+	fmt.Println(n.ID)
+	return nil
+}
+
+// predefinedID gives host and none a stable id (they have no file).
+func predefinedID(name string) string {
+	sum := sha256.Sum256([]byte("minidocker network " + name))
+	return hex.EncodeToString(sum[:])
+}
+
+func networkLsCmd(c *cli.Context) error {
+	nets, err := network.List()
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 10, 1, 3, ' ', 0)
+	if !c.Bool("quiet") {
+		fmt.Fprintln(w, "NETWORK ID\tNAME\tDRIVER\tSCOPE")
+	}
+	row := func(id, name, driver string) {
+		if c.Bool("quiet") {
+			fmt.Fprintln(w, id[:12])
+		} else {
+			fmt.Fprintf(w, "%s\t%s\t%s\tlocal\n", id[:12], name, driver)
+		}
+	}
+	for _, n := range nets {
+		row(n.ID, n.Name, "bridge")
+	}
+	row(predefinedID("host"), "host", "host")
+	row(predefinedID("none"), "none", "null")
+	return w.Flush()
+}
+
+func networkInspectCmd(c *cli.Context) error {
+	if err := needArgs(c, 1, "network inspect NETWORK..."); err != nil {
+		return err
+	}
+	var out []map[string]any
+	cs, _ := state.List()
+	for _, name := range c.Args().Slice() {
+		n, err := network.Get(name)
+		if err != nil {
+			return err
+		}
+		members := map[string]any{}
+		for _, ct := range cs {
+			if ct.Network.Mode == n.Name && container.Refresh(ct).Running() {
+				members[ct.ID] = map[string]any{"Name": ct.Name, "MacAddress": ct.Network.MacAddress,
+					"IPv4Address": fmt.Sprintf("%s/%d", ct.Network.IPAddress, ct.Network.IPPrefixLen)}
+			}
+		}
+		out = append(out, map[string]any{"Name": n.Name, "Id": n.ID, "Created": n.Created.Format(time.RFC3339Nano),
+			"Scope": "local", "Driver": "bridge",
+			"IPAM":       map[string]any{"Driver": "default", "Config": []map[string]string{{"Subnet": n.Subnet.String(), "Gateway": n.Gateway.String()}}},
+			"Containers": members, "Options": map[string]string{"com.docker.network.bridge.name": n.Bridge}})
+	}
+	b, _ := json.MarshalIndent(out, "", "    ")
+	fmt.Println(string(b))
+	return nil
+}
+
+func networkRmCmd(c *cli.Context) error {
+	if err := needArgs(c, 1, "network rm NETWORK..."); err != nil {
+		return err
+	}
+	var first error
+	for _, name := range c.Args().Slice() {
+		if err := network.Remove(name); err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		fmt.Println(name)
+	}
+	return first
 }

@@ -17,7 +17,8 @@ import (
 // host's. It checks: the default network is the bridge; the container has
 // eth0 with an address from 172.29.0.0/16 and a default route, reaches the
 // gateway, and its /etc/hosts maps its address to its name; minidocker0 has
-// 172.29.0.1/16; the MASQUERADE rule exists once, even after more runs; a
+// 172.29.0.1/16; its three POSTROUTING rules (MASQUERADE out, and for -p:
+// from 127.0.0.1 and hairpin) exist once, even after more runs; a
 // running container has one veth, and none is left after rm; the address
 // goes back to the IPAM file; --network none gives only lo.
 func TestFinalBridgeNetwork(t *testing.T) {
@@ -40,11 +41,11 @@ echo "run2: $($md run --rm busybox echo hi)"
 echo "rules2: $(iptables -t nat -S POSTROUTING | grep -c minidocker)"
 id=$($md run -d -i busybox sh -c 'read x')
 echo "veths-running: $(ip -o link show type veth | wc -l)"
-echo "ipam-running: $(grep -c $id ` + filepath.Join(mdRoot(), "network", "bridge.ipam.json") + `)"
+echo "ipam-running: $(grep -c $id ` + filepath.Join(mdRoot(), "network", "bridge.json") + `)"
 $md inspect $id | grep '"IPAddress"' | head -1 | sed 's/^ */inspect: /'
 $md rm -f $id >/dev/null
 echo "veths-after: $(ip -o link show type veth | wc -l)"
-echo "ipam-after: $(grep -c $id ` + filepath.Join(mdRoot(), "network", "bridge.ipam.json") + ` || true)"
+echo "ipam-after: $(grep -c $id ` + filepath.Join(mdRoot(), "network", "bridge.json") + ` || true)"
 echo "none: $($md run --rm --network none busybox sh -c 'ls /sys/class/net' | tr '\n' ' ')"
 `
 	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", script)
@@ -57,7 +58,7 @@ echo "none: $($md run --rm --network none busybox sh -c 'ls /sys/class/net' | tr
 	for _, re := range []string{
 		`run1: \d+: eth0\s+inet 172\.29\.\d+\.\d+/16 .*\|default via 172\.29\.0\.1 dev eth0.*\|ping=ok\|172\.29\.\d+\.\d+\s+\S+ mdt-net\|`,
 		`bridge: \d+: minidocker0\s+inet 172\.29\.0\.1/16`,
-		`rules1: 1\n`, `run2: hi\n`, `rules2: 1\n`,
+		`rules1: 3\n`, `run2: hi\n`, `rules2: 3\n`,
 		`veths-running: 1\n`, `ipam-running: 1\n`, `inspect: "IPAddress": "172\.29\.\d+\.\d+"`,
 		`veths-after: 0\n`, `ipam-after: 0\n`, `none: lo \n`,
 	} {

@@ -31,7 +31,15 @@ func Init() {
 		os.Exit(125)
 	}
 	in := &initProc{spec: spec, status: status}
-	pid, err := in.setup()
+	var pid int
+	var err error
+	if spec.JoinNetNS != "" { // first, while /proc is still the host's
+		in.trace("nsenter --net=%s", spec.JoinNetNS)
+		err = joinNetNS(spec.JoinNetNS)
+	}
+	if err == nil {
+		pid, err = in.setup()
+	}
 	if err != nil {
 		code := 125
 		var ee *ExitError

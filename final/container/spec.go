@@ -26,7 +26,10 @@ type Spec struct {
 	Args     []string
 	Tty      bool
 	NetNS    bool // own network namespace: bring lo up
-	Debug    bool
+	// JoinNetNS is another container's /proc/PID/ns/net (--network
+	// container:C): init setns(2)es into it before anything else.
+	JoinNetNS string `json:",omitempty"`
+	Debug     bool
 }
 
 // ExitError is a failure with the exit status minidocker should end with:

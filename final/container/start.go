@@ -104,25 +104,22 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	if err := p.cgroup.Apply(pid); err != nil {
 		return nil, p.abort(err)
 	}
-	ip := "127.0.1.1"
-	c.Network = state.NetworkSettings{Mode: mode.String()}
-	if mode.Kind == "bridge" {
-		ep, err := network.Default().Attach(c.ID, pid)
-		if err != nil {
-			return nil, p.abort(err)
-		}
-		ip = ep.IP
-		c.Network = state.NetworkSettings{Mode: mode.String(), IPAddress: ep.IP, IPPrefixLen: ep.PrefixLen,
-			Gateway: ep.Gateway, MacAddress: ep.Mac, HostVeth: ep.HostVeth, Bridge: ep.Bridge}
-	}
-	if err := writeInitLayer(c, ip, mode); err != nil {
-		return nil, p.abort(err)
-	}
 	spec := Spec{ID: c.ID, Hostname: c.Config.Hostname,
 		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
 		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
 		Mounts: c.Mounts, Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Config.Cmd,
 		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel)}
+	ports, err := ParsePorts(c.HostConfig.PortBindings)
+	if err != nil {
+		return nil, p.abort(err)
+	}
+	ip, err := p.connect(mode, pid, &spec)
+	if err != nil {
+		return nil, p.abort(err)
+	}
+	if err := writeInitLayer(c, ip, mode); err != nil {
+		return nil, p.abort(err)
+	}
 	// Recorded before init may start the command: from its first output
 	// on, ps and a crash recovery know the PID (and start time) to check.
 	start, _ := state.StartTime(pid)
@@ -131,11 +128,20 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		r.State = state.State{Status: "running", Pid: pid, PidStart: start, MonitorPid: os.Getpid(), MonStart: mon,
 			StartedAt: time.Now().UTC()}
 		r.Network = c.Network
+		if err := publish(r, ports); err != nil { // -p: checked and recorded under the lock
+			return err
+		}
 		*c = *r
 		return nil
 	})
 	if err != nil {
 		return nil, p.abort(err)
+	}
+	if err := network.AddRules(c.Network.Rules); err != nil {
+		return nil, p.abort(err)
+	}
+	if mode.Kind == "bridge" && mode.Name != "bridge" {
+		refreshHosts(mode.Name) // user networks: the neighbours learn our name, we theirs
 	}
 	err = json.NewEncoder(specW).Encode(spec)
 	specW.Close()
@@ -275,9 +281,7 @@ func Finish(c *state.Container, code int, oom bool) {
 // is idempotent: rm after a crash calls it again.
 func Release(c *state.Container) {
 	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Destroy()
-	if mode, _ := network.ParseMode(c.HostConfig.NetworkMode); mode.Kind == "bridge" {
-		network.Default().Detach(c.ID, &network.Endpoint{HostVeth: c.Network.HostVeth})
-	}
+	releaseNetwork(c)
 }
 
 // Remove deletes the container: kernel objects, then its directory (record,
@@ -292,7 +296,7 @@ func Remove(c *state.Container) error {
 // and the container's own layer: /etc/hostname, /etc/hosts, /etc/resolv.conf.
 func writeInitLayer(c *state.Container, ip string, mode network.Mode) error {
 	etc := filepath.Join(state.Dir(c.ID), "init", "etc")
-	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s %s\n", ip, c.Config.Hostname, c.Name)
+	hosts := fmt.Sprintf("%s%s\t%s %s\n", hostsHeader, ip, c.Config.Hostname, c.Name)
 	files := map[string]string{"hostname": c.Config.Hostname + "\n", "hosts": hosts, "resolv.conf": resolvConf(mode)}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(etc, name), []byte(content), 0644); err != nil {

@@ -3,12 +3,10 @@
 package network
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/state"
@@ -96,7 +94,7 @@ func iptablesEnsure(rule []string) error {
 // network: a veth pair, the host end on the bridge, the other end moved
 // into the container's network namespace and configured there.
 func (n *Network) Attach(id string, pid int) (*Endpoint, error) {
-	br, err := n.ensureBridge()
+	br, err := n.ensure()
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +113,13 @@ func (n *Network) Attach(id string, pid int) (*Endpoint, error) {
 		PeerName: peer, PeerHardwareAddr: MacFor(ip), PeerNamespace: netlink.NsPid(pid)}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fail(fmt.Errorf("ip link add %s type veth: %v", ep.HostVeth, err))
+	}
+	// Hairpin: with br_netfilter (bridge-nf-call-iptables=1, as on most
+	// Docker hosts) a DNATed packet back to its own sender is bridged out
+	// of the port it came in by; a bridge port refuses that unless hairpin.
+	trace("ip link set %s type bridge_slave hairpin on", ep.HostVeth)
+	if err := netlink.LinkSetHairpin(veth, true); err != nil {
+		return fail(fmt.Errorf("ip link set %s type bridge_slave hairpin on: %v", ep.HostVeth, err))
 	}
 	trace("ip link set %s up", ep.HostVeth)
 	if err := netlink.LinkSetUp(veth); err != nil {
@@ -171,70 +176,57 @@ func (n *Network) Detach(id string, ep *Endpoint) error {
 // endregion attach
 
 // region ipam
-// The IPAM file maps each address in use to its container, e.g.
-// {"172.29.0.2": "3f1c..."}. It is read and written under the engine lock.
-func (n *Network) ipamFile() string {
-	return filepath.Join(state.Root, "network", n.Name+".ipam.json")
-}
-
-func (n *Network) loadIPAM() map[string]string {
-	m := map[string]string{}
-	if b, err := os.ReadFile(n.ipamFile()); err == nil {
-		json.Unmarshal(b, &m)
-	}
-	return m
-}
-
-func (n *Network) saveIPAM(m map[string]string) error {
-	os.MkdirAll(filepath.Dir(n.ipamFile()), 0700)
-	b, _ := json.MarshalIndent(m, "", "  ")
-	return state.WriteFileAtomic(n.ipamFile(), b)
-}
-
-// allocate hands out the lowest free address after the gateway.
+// allocate hands out the lowest free address after the network address,
+// skipping the gateway, and writes it down in the network's file, all
+// under the engine lock: 20 parallel runs get 20 different addresses.
 func (n *Network) allocate(id string) (net.IP, error) {
 	unlock, err := state.Lock()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	m := n.loadIPAM()
-	base := n.Subnet.IP.To4()
+	r, err := loadRecord(n.Name)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %v", n.Name, err)
+	}
 	ones, bits := n.Subnet.Mask.Size()
 	size := uint32(1) << uint(bits-ones)
-	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
-	for i := uint32(1); i < size-1; i++ {
-		v := start + i
-		ip := net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v)).To4()
+	for i := uint32(1); i < size-1; i++ { // not the network or broadcast address
+		ip := nextIP(n.Subnet.IP, i)
 		if ip.Equal(n.Gateway) {
 			continue
 		}
-		if _, used := m[ip.String()]; !used {
-			m[ip.String()] = id
-			return ip, n.saveIPAM(m)
+		if _, used := r.IPAM[ip.String()]; !used {
+			r.IPAM[ip.String()] = id
+			return ip, saveRecord(r)
 		}
 	}
-	return nil, fmt.Errorf("network %s: no free address in %s", n.Name, n.Subnet)
+	return nil, fmt.Errorf("network %s has no free address left in %s (%d in use): remove a container or create a network with a larger --subnet",
+		n.Name, n.Subnet, len(r.IPAM))
 }
 
+// release gives back the container's address.
 func (n *Network) release(id string) error {
 	unlock, err := state.Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	m := n.loadIPAM()
+	r, err := loadRecord(n.Name)
+	if err != nil {
+		return nil // the network is gone, and its table with it
+	}
 	changed := false
-	for ip, owner := range m {
+	for ip, owner := range r.IPAM {
 		if owner == id {
-			delete(m, ip)
+			delete(r.IPAM, ip)
 			changed = true
 		}
 	}
 	if !changed {
 		return nil
 	}
-	return n.saveIPAM(m)
+	return saveRecord(r)
 }
 
 // endregion ipam

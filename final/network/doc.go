@@ -1,13 +1,13 @@
-// Package network wires containers to the host. The default "bridge"
-// network is a Linux bridge (网桥) minidocker0 with 172.29.0.1/16, one veth
-// pair per container (one end on the bridge, the other renamed eth0 inside
-// the container's network namespace), addresses handed out from a small
-// IPAM file, and an iptables MASQUERADE rule so containers reach the
-// outside. Modes: bridge (default), none (only lo), host (the host's stack).
-// Chapter: docs/06-bridge-net.md.
-//
-// Growth: Mode is parsed in one place (ParseMode) and a bridge network is a
-// value (Network), so user-defined networks (one bridge and IPAM file per
-// network), container:X and published ports (-p, DNAT rules) add cases and
-// values without changing how run calls Attach/Detach.
+// Package network wires containers to the host. A bridge network is a Linux
+// bridge (网桥) with a subnet: the default "bridge" network is minidocker0
+// with 172.29.0.1/16, user networks (`network create`) get md-<id> bridges.
+// Each container gets one veth pair (one end on the bridge, the other
+// renamed eth0 inside the container's network namespace) and an address
+// from the network's IPAM file, taken under the engine lock. iptables rules,
+// all tagged with the comment "minidocker": MASQUERADE so containers reach
+// the outside, MINIDOCKER-ISOLATION-1/2 so networks cannot reach each other,
+// and for -p a DNAT rule (reached from PREROUTING and OUTPUT) plus a
+// FORWARD accept. Modes: bridge or a network's name, none (only lo), host
+// (the host's stack), container:C (C's network namespace).
+// Chapters: docs/06-bridge-net.md (the bridge), docs/08-networking.md.
 package network

@@ -3,15 +3,23 @@ package network
 import (
 	"fmt"
 	"net"
+	"regexp"
+	"strings"
+	"time"
 )
 
 // Mode is what --network asked for.
 type Mode struct {
-	Kind string // "bridge", "none", "host"
-	Name string // the network's name, for Kind == "bridge"
+	Kind string // "bridge", "none", "host", "container"
+	Name string // the network's name (Kind bridge) or the container (Kind container)
 }
 
-// ParseMode reads --network. Today: bridge, none, host.
+// NameRE is what a network name may look like (as a container name).
+var NameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// ParseMode reads --network: bridge (the default network), none, host,
+// container:NAME|ID (share that container's network namespace), or the
+// name of a network made with `network create`.
 func ParseMode(s string) (Mode, error) {
 	switch s {
 	case "", "bridge", "default":
@@ -19,26 +27,41 @@ func ParseMode(s string) (Mode, error) {
 	case "none", "host":
 		return Mode{Kind: s}, nil
 	}
-	return Mode{}, fmt.Errorf("invalid --network %q: use bridge, none or host", s)
+	if c, ok := strings.CutPrefix(s, "container:"); ok {
+		if c == "" {
+			return Mode{}, fmt.Errorf("invalid --network %q: use container:NAME or container:ID", s)
+		}
+		return Mode{Kind: "container", Name: c}, nil
+	}
+	if !NameRE.MatchString(s) {
+		return Mode{}, fmt.Errorf("invalid --network %q: use bridge, none, host, container:NAME or a network's name", s)
+	}
+	return Mode{Kind: "bridge", Name: s}, nil
 }
 
 func (m Mode) String() string {
-	if m.Kind == "bridge" {
+	switch m.Kind {
+	case "bridge":
 		return m.Name
+	case "container":
+		return "container:" + m.Name
 	}
 	return m.Kind
 }
 
-// OwnNamespace tells whether the container gets its own network namespace
-// (CLONE_NEWNET): every mode but host.
-func (m Mode) OwnNamespace() bool { return m.Kind != "host" }
+// OwnNamespace tells whether the container gets a new network namespace
+// (CLONE_NEWNET): bridge networks and none. host keeps the host's;
+// container:C joins C's (setns, in the container's init).
+func (m Mode) OwnNamespace() bool { return m.Kind != "host" && m.Kind != "container" }
 
-// Network is one bridge network.
+// Network is one bridge network: its own Linux bridge, subnet and IPAM.
 type Network struct {
 	Name    string
+	ID      string
 	Bridge  string
 	Subnet  *net.IPNet
 	Gateway net.IP
+	Created time.Time
 }
 
 // Default is the default bridge: minidocker0, 172.29.0.0/16 (Docker's

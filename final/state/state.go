@@ -62,8 +62,10 @@ type HostConfig struct {
 	CpusetCpus  string
 	Binds       []string
 	NetworkMode string
-	AutoRemove  bool
-	Detach      bool
+	// PortBindings are the -p flags as given (8080:80, 127.0.0.1:53:53/udp, 80).
+	PortBindings []string `json:",omitempty"`
+	AutoRemove   bool
+	Detach       bool
 }
 
 type Mount struct {
@@ -94,6 +96,21 @@ type NetworkSettings struct {
 	MacAddress  string `json:",omitempty"`
 	HostVeth    string `json:",omitempty"`
 	Bridge      string `json:",omitempty"`
+	// Ports are the published ports, host ports resolved (-p 80 gets a free one).
+	Ports []PortBinding `json:",omitempty"`
+	// Rules are the iptables rules added for this container (its -p DNAT and
+	// FORWARD rules), as the arguments of `iptables -t TABLE -A ...`
+	// without the -A: whoever releases the container, even after the
+	// engine died, deletes exactly these.
+	Rules [][]string `json:",omitempty"`
+}
+
+// PortBinding is one published port: HostIP:HostPort -> ContainerPort/Proto.
+type PortBinding struct {
+	HostIP        string // "" = every address (0.0.0.0)
+	HostPort      int    // 0 until Start picks a free one
+	ContainerPort int
+	Proto         string // tcp or udp
 }
 
 // Dir is the container's directory: its record, logs, init layer and upper layer.
