@@ -15,10 +15,12 @@
 #   CGROUP2_VM_TIMEOUT=40m   the whole run, boot included, is stopped after this
 #   CGROUP2_VM_CACHE=DIR     kernel and initramfs cache (default /var/cache/minidocker-vm)
 #   CGROUP2_VM_MEM=2048      guest memory in MiB;  CGROUP2_VM_CPUS=2  guest CPUs
-#   CI                       passed to the tests (set to true in the guest if unset)
+#   CI                       passed to the tests (set to true in the guest if unset);
+#                            when set, a skipped test fails the run
 #
 # Exit status: 0 when the guest printed `cgroup2-vm: PASS`, 1 otherwise (test
-# failure, kernel panic, timeout). The guest's console is shown as it runs and
+# failure, a skip under CI, kernel panic, timeout). The tests that ran are
+# listed in $CGROUP2_VM_CACHE/last-run.tests. The guest's console is shown as it runs and
 # kept in $CGROUP2_VM_CACHE/last-run.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -333,7 +335,18 @@ if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
   say "FAIL: stopped after $limit (CGROUP2_VM_TIMEOUT)"; exit 1
 fi
 if [ ${#broken[@]} -gt 0 ]; then say "FAIL: did not build: ${broken[*]}"; exit 1; fi
+# The tests that ran, one per line (subtests indented), for the record:
+# $cache/last-run.tests. A skipped test is a failure when CI is set: CI must
+# never be green on tests that did not run.
+tr -d '\r' <"$log" | sed -n 's/^\( *\)--- \(PASS\|FAIL\|SKIP\): \([^ ]*\) .*/\1\2 \3/p' >"$cache/last-run.tests"
+passed=$(grep -c '^PASS ' "$cache/last-run.tests" || true)
+skipped=$(grep -c '^ *SKIP ' "$cache/last-run.tests" || true)
+say "$passed top-level tests passed, $skipped tests skipped (list: $cache/last-run.tests)"
 if tr -d '\r' <"$log" | grep -q '^cgroup2-vm: PASS'; then
+  if [ "$skipped" -gt 0 ] && [ -n "${CI:-}" ]; then
+    grep '^ *SKIP ' "$cache/last-run.tests" | sed 's/^/cgroup2-vm:   /' >&2
+    say "FAIL: tests were skipped on the cgroup v2 kernel (CI=$CI)"; exit 1
+  fi
   say "PASS on $kver with cgroup v2 in ${elapsed}s"
   exit 0
 fi
