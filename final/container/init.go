@@ -23,6 +23,12 @@ func Init() {
 	unix.CloseOnExec(3) // the user's command must not inherit them
 	unix.CloseOnExec(4)
 	status := os.NewFile(4, "status")
+	// Catch every signal now, before the command exists: PID 1 gets no
+	// signal it has no handler for, and registering ~60 handlers takes a
+	// few milliseconds that overlap here with the parent's work instead of
+	// delaying the reaper of a short command. They wait in the channel.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
 	var spec Spec
 	// The parent writes the spec only after it has put us in the cgroup and
 	// wired the network: reading it to EOF is also the "go ahead".
@@ -51,7 +57,7 @@ func Init() {
 	}
 	fmt.Fprintf(status, "ok %d\n", pid)
 	status.Close()
-	os.Exit(in.supervise(pid))
+	os.Exit(in.supervise(pid, sigs))
 }
 
 type initProc struct {
@@ -252,9 +258,7 @@ func (in *initProc) startCommand() (int, error) {
 // status (and the kernel kills whatever is left in the PID namespace).
 // Signals sent to us (docker stop's SIGTERM, Ctrl-C) go on to the command:
 // the kernel does not deliver to PID 1 signals it has no handler for.
-func (in *initProc) supervise(child int) int {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+func (in *initProc) supervise(child int, sigs chan os.Signal) int {
 	go func() {
 		for s := range sigs {
 			if s == unix.SIGCHLD || s == unix.SIGURG { // ours: SIGURG is Go's preemption signal
