@@ -239,3 +239,38 @@ echo "rules-same: $(rules | diff /tmp/rules.before - >/dev/null && echo yes || r
 	})
 	checkNoContainerLeaks(t, before, dirs)
 }
+
+// TestFinalNetLegacyBackend: where `iptables` is the nft backend but the
+// legacy tables already hold rules (an older Docker, a firewall script),
+// minidocker puts all its rules next to them in the legacy tables, none in
+// nf_tables, and removes them from there.
+func TestFinalNetLegacyBackend(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("iptables-legacy"); err != nil {
+		t.Fatalf("needs iptables-legacy (Debian's iptables package has it): run `sudo make setup`")
+	}
+	if !strings.Contains(sh(t, "iptables --version"), "nf_tables") {
+		t.Skip("iptables is the legacy backend here: nothing to choose")
+	}
+	before, dirs := snapshot(t), containerDirs(t)
+	out, all := netnsRun(t, `
+iptables-legacy -A INPUT -s 192.0.2.9 -m comment --comment other-firewall -j ACCEPT
+legacy() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; }
+$md --debug run --rm busybox true 2>/tmp/trace0 # makes the default bridge: part of the baseline
+echo "said: $(grep -c 'using iptables-legacy' /tmp/trace0)"
+legacy >/tmp/legacy.before; rules >/tmp/nft.before
+$md run -d --name mdn-leg -p 8080:80 busybox sh -c 'mkdir /www; echo hi-legacy > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+echo "legacy-rules: $(iptables-legacy-save | grep -c 'comment minidocker')"
+echo "nft-rules: $(iptables-nft-save | grep -c 'comment minidocker')"
+echo "local: $(curl -s -m 3 http://127.0.0.1:8080/)"
+$md rm -f mdn-leg >/dev/null
+echo "legacy-after: $(iptables-legacy-save | grep -c 'dport 8080')"
+echo "legacy-same: $(legacy | diff /tmp/legacy.before - >/dev/null && echo yes || legacy | diff /tmp/legacy.before - | tr '\n' '|')"
+echo "nft-same: $(rules | diff /tmp/nft.before - >/dev/null && echo yes || rules | diff /tmp/nft.before - | tr '\n' '|')"
+`)
+	expect(t, out, all, map[string]string{
+		"said": "1", "legacy-rules": `[1-9]\d*`, "nft-rules": "0", "local": "hi-legacy",
+		"legacy-after": "0", "legacy-same": "yes", "nft-same": "yes",
+	})
+	checkNoContainerLeaks(t, before, dirs)
+}

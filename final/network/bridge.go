@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
@@ -54,13 +52,8 @@ func (n *Network) ensureBridge() (netlink.Link, error) {
 	// Let the host route between the bridge and its other interfaces.
 	trace("sysctl -w net.ipv4.ip_forward=1")
 	os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0644)
-	// Packets from containers leave with the host's address (SNAT).
-	for _, rule := range [][]string{
-		{"-t", "nat", "POSTROUTING", "-s", n.Subnet.String(), "!", "-o", n.Bridge, "-j", "MASQUERADE"},
-		{"-t", "filter", "FORWARD", "-i", n.Bridge, "-j", "ACCEPT"},
-		{"-t", "filter", "FORWARD", "-o", n.Bridge, "-j", "ACCEPT"},
-	} {
-		if err := iptablesEnsure(rule); err != nil {
+	for _, rule := range n.bridgeRules() {
+		if err := iptAppend(rule); err != nil {
 			return nil, err
 		}
 	}
@@ -71,20 +64,14 @@ func (n *Network) ensureBridge() (netlink.Link, error) {
 	return br, nil
 }
 
-// iptablesEnsure adds a rule unless `iptables -C` finds it, tagged with a
-// comment so the rules can be found (and removed) later.
-func iptablesEnsure(rule []string) error {
-	table, chain, spec := rule[:2], rule[2], append(rule[3:], "-m", "comment", "--comment", "minidocker")
-	check := append(append(append([]string{}, table...), "-C", chain), spec...)
-	if exec.Command("iptables", check...).Run() == nil {
-		return nil
+// bridgeRules: packets from containers leave with the host's address
+// (SNAT), and the host forwards to and from the bridge.
+func (n *Network) bridgeRules() [][]string {
+	return [][]string{
+		{"-t", "nat", "POSTROUTING", "-s", n.Subnet.String(), "!", "-o", n.Bridge, "-j", "MASQUERADE"},
+		{"-t", "filter", "FORWARD", "-i", n.Bridge, "-j", "ACCEPT"},
+		{"-t", "filter", "FORWARD", "-o", n.Bridge, "-j", "ACCEPT"},
 	}
-	add := append(append(append([]string{}, table...), "-A", chain), spec...)
-	trace("iptables %s", strings.Join(add, " "))
-	if out, err := exec.Command("iptables", add...).CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables %s: %v: %s (install it: apt-get install iptables)", strings.Join(add, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }
 
 // endregion bridge

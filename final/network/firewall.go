@@ -3,6 +3,8 @@
 package network
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/vishvananda/netlink"
@@ -29,18 +32,64 @@ const (
 	chainIso2  = "MINIDOCKER-ISOLATION-2"
 )
 
+// region backend
+// iptables is the iptables program minidocker uses, chosen once per run.
+// Since 1.8 `iptables` is either iptables-nft (rules in nf_tables) or
+// iptables-legacy (the old x_tables). Both sets of tables are live in the
+// kernel at once, and rules in one are invisible to the other's
+// `iptables -L`. If the host's iptables is nft but the legacy tables
+// already hold rules (an older Docker, a firewall script, or minidocker's
+// own from an earlier run), minidocker uses legacy, as Docker does, so all
+// the host's rules stay in one place. Ubuntu 24.04 and Debian 12 are nft.
+var iptables = sync.OnceValue(func() string {
+	version, err := exec.Command("iptables", "--version").Output()
+	if err != nil {
+		return "iptables" // the error comes with the first rule, and how to fix it
+	}
+	if bytes.Contains(version, []byte("nf_tables")) && legacyHasRules() {
+		trace("# %s, but iptables-legacy-save shows rules: using iptables-legacy", strings.TrimSpace(string(version)))
+		return "iptables-legacy"
+	}
+	return "iptables"
+})
+
+func legacyHasRules() bool {
+	saved, err := exec.Command("iptables-legacy-save").Output()
+	return err == nil && bytes.Contains(saved, []byte("\n-A "))
+}
+
+// otherIptables is the backend not chosen, if installed: a rule made
+// before the choice changed (legacy rules appeared since) is deleted there.
+func otherIptables() string {
+	other := "iptables-legacy"
+	if iptables() == other {
+		other = "iptables-nft"
+	}
+	if _, err := exec.LookPath(other); err != nil {
+		return ""
+	}
+	return other
+}
+
+// endregion backend
+
 // ipt runs `iptables -w -t TABLE OP CHAIN SPEC... -m comment --comment
-// minidocker`. rule is {"-t", TABLE, CHAIN, SPEC...}, as iptablesEnsure
-// takes it; op is -A, -I, -D or -C. The same `iptables` as the bridge's
-// rules: never one backend for some rules and the other for the rest.
-func ipt(op string, rule []string) error {
+// minidocker` with the chosen backend. rule is {"-t", TABLE, CHAIN, SPEC...};
+// op is -A, -I, -D or -C.
+func ipt(op string, rule []string) error { return iptWith(iptables(), op, rule) }
+
+func iptWith(prog, op string, rule []string) error {
 	args := append([]string{"-w", rule[0], rule[1], op, rule[2]}, rule[3:]...)
 	args = append(args, "-m", "comment", "--comment", "minidocker")
 	if op != "-C" {
-		trace("iptables %s", strings.Join(args[1:], " "))
+		trace("%s %s", prog, strings.Join(args[1:], " "))
 	}
-	if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables %s: %v: %s", strings.Join(args[1:], " "), err, strings.TrimSpace(string(out)))
+	out, err := exec.Command(prog, args...).CombinedOutput()
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("%s not found: install it (apt-get install iptables)", prog)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", prog, strings.Join(args[1:], " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -64,12 +113,12 @@ func iptAppend(rule []string) error {
 
 // ensureChain is `iptables -t TABLE -N CHAIN` unless it exists.
 func ensureChain(table, chain string) error {
-	if exec.Command("iptables", "-w", "-t", table, "-S", chain).Run() == nil {
+	if exec.Command(iptables(), "-w", "-t", table, "-S", chain).Run() == nil {
 		return nil
 	}
-	trace("iptables -t %s -N %s", table, chain)
-	if out, err := exec.Command("iptables", "-w", "-t", table, "-N", chain).CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables -t %s -N %s: %v: %s (install it: apt-get install iptables)", table, chain, err, strings.TrimSpace(string(out)))
+	trace("%s -t %s -N %s", iptables(), table, chain)
+	if out, err := exec.Command(iptables(), "-w", "-t", table, "-N", chain).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s -t %s -N %s: %v: %s (install it: apt-get install iptables)", iptables(), table, chain, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -173,11 +222,7 @@ func (n *Network) teardown() error {
 			return fmt.Errorf("ip link del %s: %v", n.Bridge, err)
 		}
 	}
-	rules := append(n.ownRules(),
-		[]string{"-t", "nat", "POSTROUTING", "-s", n.Subnet.String(), "!", "-o", n.Bridge, "-j", "MASQUERADE"},
-		[]string{"-t", "filter", "FORWARD", "-i", n.Bridge, "-j", "ACCEPT"},
-		[]string{"-t", "filter", "FORWARD", "-o", n.Bridge, "-j", "ACCEPT"})
-	DeleteRules(rules)
+	DeleteRules(append(n.ownRules(), n.bridgeRules()...))
 	return nil
 }
 
@@ -200,9 +245,11 @@ func dropChainsIfUnused() {
 		{"-t", "filter", "FORWARD", "-j", chainIso1},
 	})
 	for _, c := range [][2]string{{"nat", chainNAT}, {"filter", chainPorts}, {"filter", chainIso1}, {"filter", chainIso2}} {
-		if exec.Command("iptables", "-w", "-t", c[0], "-S", c[1]).Run() == nil {
-			trace("iptables -t %s -X %s", c[0], c[1])
-			exec.Command("iptables", "-w", "-t", c[0], "-X", c[1]).Run() // refused while not empty: fine
+		for _, prog := range []string{iptables(), otherIptables()} {
+			if prog != "" && exec.Command(prog, "-w", "-t", c[0], "-S", c[1]).Run() == nil {
+				trace("%s -t %s -X %s", prog, c[0], c[1])
+				exec.Command(prog, "-w", "-t", c[0], "-X", c[1]).Run() // refused while not empty: fine
+			}
 		}
 	}
 }
@@ -246,8 +293,11 @@ func AddRules(rules [][]string) error {
 // runs again after a crash).
 func DeleteRules(rules [][]string) {
 	for _, r := range rules {
-		if ipt("-C", r) == nil {
-			ipt("-D", r)
+		for _, prog := range []string{iptables(), otherIptables()} {
+			if prog != "" && iptWith(prog, "-C", r) == nil {
+				iptWith(prog, "-D", r)
+				break
+			}
 		}
 	}
 }
