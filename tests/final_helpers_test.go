@@ -53,6 +53,17 @@ func removeOnCleanup(t *testing.T, bin string, refs ...string) {
 	})
 }
 
+// runReady runs `minidocker run -d --name NAME ARGS...` (removed when the
+// test ends), waits until the container's log has a line starting with
+// "ready", and returns the id run printed and the host PID of its init.
+func runReady(t *testing.T, bin, name string, args ...string) (id string, pid int) {
+	t.Helper()
+	removeOnCleanup(t, bin, name)
+	id = strings.TrimSpace(mustRun(t, bin, append([]string{"run", "-d", "--name", name}, args...)...).stdout)
+	waitLog(t, bin, name, "ready")
+	return id, int(jget(inspect(t, bin, name), "State.Pid").(float64))
+}
+
 // inspect returns `minidocker inspect REF` as a map.
 func inspect(t *testing.T, bin, ref string) map[string]any {
 	t.Helper()

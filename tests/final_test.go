@@ -110,16 +110,12 @@ func TestFinalDetachedLifecycle(t *testing.T) {
 	md := program(t, "minidocker")
 	before, dirs := snapshot(t), containerDirs(t)
 	name := "mdt-detached"
-	removeOnCleanup(t, md, name)
-	r := mustRun(t, md, "run", "-d", "-i", "--name", name, "--network", "none", "busybox", "sh", "-c", "echo ready; read x")
-	id := strings.TrimSpace(r.stdout)
+	id, pid := runReady(t, md, name, "-i", "--network", "none", "busybox", "sh", "-c", "echo ready; read x")
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
-		t.Fatalf("run -d should print a 64-hex id: %q", r.stdout)
+		t.Fatalf("run -d should print a 64-hex id: %q", id)
 	}
-	waitLog(t, md, name, "ready")
 	// The CLI has exited; the container still runs, child of the monitor.
 	in := inspect(t, md, name)
-	pid := int(jget(in, "State.Pid").(float64))
 	if jget(in, "State.Status") != "running" || pid <= 0 || procState(pid) == "" {
 		t.Fatalf("want a running container with a live pid: %v", in["State"])
 	}
@@ -176,9 +172,7 @@ func TestFinalStopTimeout(t *testing.T) {
 	md := program(t, "minidocker")
 	before, dirs := snapshot(t), containerDirs(t)
 	name := "mdt-stubborn"
-	removeOnCleanup(t, md, name)
-	mustRun(t, md, "run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c", `trap "" TERM; echo ready; while true; do sleep 1; done`)
-	waitLog(t, md, name, "ready")
+	runReady(t, md, name, "--network", "none", "busybox", "sh", "-c", `trap "" TERM; echo ready; while true; do sleep 1; done`)
 	start := time.Now()
 	mustRun(t, md, "stop", "-t", "1", name)
 	d := time.Since(start)
@@ -225,10 +219,8 @@ func TestFinalLimits(t *testing.T) {
 	md := program(t, "minidocker")
 	before, dirs := snapshot(t), containerDirs(t)
 	name := "mdt-limits"
-	removeOnCleanup(t, md, name)
-	id := strings.TrimSpace(mustRun(t, md, "run", "-d", "-i", "--name", name, "--network", "none", "-m", "64m", "--memory-swap", "128m",
-		"--cpus", "0.5", "--cpu-shares", "512", "--pids-limit", "20", "--cpuset-cpus", "0", "busybox", "sh", "-c", "echo ready; read x").stdout)
-	waitLog(t, md, name, "ready")
+	id, pid := runReady(t, md, name, "-i", "--network", "none", "-m", "64m", "--memory-swap", "128m",
+		"--cpus", "0.5", "--cpu-shares", "512", "--pids-limit", "20", "--cpuset-cpus", "0", "busybox", "sh", "-c", "echo ready; read x")
 	v2 := false
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
 		v2 = true
@@ -257,7 +249,6 @@ func TestFinalLimits(t *testing.T) {
 		check(cgroupFile(id, "pids", "pids.max", ""), "20")
 		check(cgroupFile(id, "cpuset", "cpuset.cpus", ""), "0")
 	}
-	pid := int(jget(inspect(t, md, name), "State.Pid").(float64))
 	procs := readTrim(t, cgroupFile(id, "pids", "cgroup.procs", "cgroup.procs"))
 	if !regexp.MustCompile(fmt.Sprintf(`(^|\n)%d(\n|$)`, pid)).MatchString(procs) {
 		t.Errorf("init %d not in the cgroup: %q", pid, procs)
@@ -439,10 +430,8 @@ func TestFinalExec(t *testing.T) {
 			md := program(t, v.bin)
 			before, dirs := snapshot(t), containerDirs(t)
 			name := "mdt-exec-" + v.name
-			removeOnCleanup(t, md, name)
-			id := strings.TrimSpace(mustRun(t, md, "run", "-d", "-i", "--name", name, "--hostname", "exhost", "--network", "none",
-				"-e", "CTR=yes", "-w", "/tmp", "busybox", "sh", "-c", "echo ready; read x").stdout)
-			waitLog(t, md, name, "ready")
+			id, init := runReady(t, md, name, "-i", "--hostname", "exhost", "--network", "none",
+				"-e", "CTR=yes", "-w", "/tmp", "busybox", "sh", "-c", "echo ready; read x")
 			r := mustRun(t, md, "exec", name, "sh", "-c",
 				`echo "host=$(hostname) env=$CTR pwd=$(pwd)"; echo "pid1=$(cat /proc/1/cmdline | tr '\0' ' ')"
 				 test -e `+marker+` && echo marker=visible || echo marker=hidden; test -x /bin/busybox && echo busybox=yes
@@ -464,7 +453,6 @@ func TestFinalExec(t *testing.T) {
 			// From the host: the exec'd process has the container's namespaces and cgroup.
 			l := start(t, md, "exec", "-i", name, "sh", "-c", "echo inside; read x")
 			l.waitFor("inside")
-			init := int(jget(inspect(t, md, name), "State.Pid").(float64))
 			var shPid int
 			poll(t, 5*time.Second, "the exec'd sh in the container's cgroup", func() bool {
 				for _, p := range strings.Fields(readTrim(t, cgroupFile(id, "pids", "cgroup.procs", "cgroup.procs"))) {
@@ -498,11 +486,8 @@ func TestFinalZombies(t *testing.T) {
 	md := program(t, "minidocker")
 	before, dirs := snapshot(t), containerDirs(t)
 	name := "mdt-zombies"
-	removeOnCleanup(t, md, name)
-	mustRun(t, md, "run", "-d", "-i", "--name", name, "--network", "none", "busybox", "sh", "-c",
+	_, init := runReady(t, md, name, "-i", "--network", "none", "busybox", "sh", "-c",
 		`for i in 1 2 3 4 5; do sh -c "sleep 1 &"; done; echo ready; read x`)
-	waitLog(t, md, name, "ready")
-	init := int(jget(inspect(t, md, name), "State.Pid").(float64))
 	orphans := func() (sleeping, zombies int) {
 		for _, k := range children(init) {
 			switch {
@@ -538,10 +523,7 @@ func TestFinalEngineCrash(t *testing.T) {
 	md := program(t, "minidocker")
 	before, dirs := snapshot(t), containerDirs(t)
 	name := "mdt-crash-monitor"
-	removeOnCleanup(t, md, name)
-	id := strings.TrimSpace(mustRun(t, md, "run", "-d", "-i", "--name", name, "--network", "none", "-m", "32m", "busybox", "sh", "-c", "echo ready; read x").stdout)
-	waitLog(t, md, name, "ready")
-	init := int(jget(inspect(t, md, name), "State.Pid").(float64))
+	id, init := runReady(t, md, name, "-i", "--network", "none", "-m", "32m", "busybox", "sh", "-c", "echo ready; read x")
 	syscall.Kill(ppid(init), syscall.SIGKILL)
 	poll(t, 10*time.Second, "ps -a to show the container exited", func() bool {
 		return regexp.MustCompile(id[:12] + `.*Exited \(137\)`).MatchString(run(t, md, "ps", "-a").stdout)
@@ -634,10 +616,8 @@ func TestFinalHostNetworkAndKill(t *testing.T) {
 	md := program(t, "minidocker")
 	before, dirs := snapshot(t), containerDirs(t)
 	name := "mdt-hostnet"
-	removeOnCleanup(t, md, name)
-	mustRun(t, md, "run", "-d", "-i", "--name", name, "--network", "host", "busybox", "sh", "-c", "echo ready; read x")
-	waitLog(t, md, name, "ready")
-	pid := fmt.Sprint(jget(inspect(t, md, name), "State.Pid").(float64))
+	_, init := runReady(t, md, name, "-i", "--network", "host", "busybox", "sh", "-c", "echo ready; read x")
+	pid := fmt.Sprint(init)
 	if nsInode(t, pid, "net") != nsInode(t, "self", "net") {
 		t.Error("--network host: the container should share the host's network namespace")
 	}

@@ -377,26 +377,10 @@ func TestStep06Contract(t *testing.T) {
 		return
 	}
 	bin, before := step06Ready(t)
-	if r := run(t, bin, "--", "sh", "-c", "exit 7"); r.code != 7 {
-		t.Errorf("sh -c 'exit 7': %s", r)
-	}
 	c := start(t, bin, "--hostname", "box06", "--", "sh", "-c", "echo name=$(hostname) pid=$$; read x")
 	if got := c.waitFor("name="); got != "name=box06 pid=1" {
 		t.Errorf("inside: %q", got)
 	}
-	syscall.Kill(c.pid(), syscall.SIGKILL)
-	if r := c.finish(); r.code != 137 {
-		t.Errorf("killed by SIGKILL: want 137, %s", r)
-	}
-	r := run(t, bin, "--", "no-such-command")
-	if r.code != 127 {
-		t.Errorf("missing command: want 127, %s", r)
-	}
-	oneLine(t, r, "no-such-command: command not found")
-	r = runCmd(t, asNobody(exec.Command(bin, "--", "true")))
-	if r.code == 0 {
-		t.Errorf("as nobody: want failure, %s", r)
-	}
-	oneLine(t, r, "must run as root")
+	checkContract(t, bin, c)
 	checkNoLeaks(t, before)
 }

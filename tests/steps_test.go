@@ -23,28 +23,11 @@ func TestStepsContract(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			bin := program(t, step)
 			before := snapshot(t)
-			if r := run(t, bin, "--", "sh", "-c", "exit 7"); r.code != 7 {
-				t.Errorf("sh -c 'exit 7': %s", r)
-			}
 			// SIGKILL from the host (PID 1 of a pid namespace is immune to
 			// signals sent from inside it, even SIGKILL).
 			c := start(t, bin, "--", "sh", "-c", "echo ready; read x")
 			c.waitFor("ready")
-			syscall.Kill(c.pid(), syscall.SIGKILL)
-			if r := c.finish(); r.code != 137 {
-				t.Errorf("killed by SIGKILL: want 137, %s", r)
-			}
-			r := run(t, bin, "--", "no-such-command")
-			if r.code != 127 {
-				t.Errorf("missing command: want 127, %s", r)
-			}
-			oneLine(t, r, "no-such-command: command not found")
-
-			r = runCmd(t, asNobody(exec.Command(bin, "--", "true")))
-			if r.code == 0 {
-				t.Errorf("as nobody: want failure, %s", r)
-			}
-			oneLine(t, r, "must run as root")
+			checkContract(t, bin, c)
 			checkNoLeaks(t, before)
 		})
 	}
@@ -119,4 +102,29 @@ func TestStep02SeesHostProc(t *testing.T) {
 	if !strings.Contains(r.stdout, "host-proc-visible") {
 		t.Errorf("step02 should still see the host's /proc: %s", r)
 	}
+}
+
+// checkContract checks the exit statuses every step promises (GUIDE §2):
+// the command's own status, 128+N when c (a running container) is killed
+// by signal N from the host, 127 for a missing command, and a one-line
+// error when not root.
+func checkContract(t *testing.T, bin string, c *live) {
+	t.Helper()
+	if r := run(t, bin, "--", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("sh -c 'exit 7': %s", r)
+	}
+	syscall.Kill(c.pid(), syscall.SIGKILL)
+	if r := c.finish(); r.code != 137 {
+		t.Errorf("killed by SIGKILL: want 137, %s", r)
+	}
+	r := run(t, bin, "--", "no-such-command")
+	if r.code != 127 {
+		t.Errorf("missing command: want 127, %s", r)
+	}
+	oneLine(t, r, "no-such-command: command not found")
+	r = runCmd(t, asNobody(exec.Command(bin, "--", "true")))
+	if r.code == 0 {
+		t.Errorf("as nobody: want failure, %s", r)
+	}
+	oneLine(t, r, "must run as root")
 }
