@@ -23,12 +23,21 @@ func Init() {
 	unix.CloseOnExec(3) // the user's command must not inherit them
 	unix.CloseOnExec(4)
 	status := os.NewFile(4, "status")
-	// Catch every signal now, before the command exists: PID 1 gets no
-	// signal it has no handler for, and registering ~60 handlers takes a
-	// few milliseconds that overlap here with the parent's work instead of
-	// delaying the reaper of a short command. They wait in the channel.
+	// Catch signals before the command exists: PID 1 gets no signal it has
+	// no handler for, so one sent early would be lost. Registering a handler
+	// is a round trip between two threads of the Go runtime, ~60 of them
+	// take milliseconds: so it runs while we read the spec and mount, the
+	// command starts once the signals of stop, Ctrl-C and a terminal are
+	// caught, and the rest (for `kill -s`) follow while it runs. Signals
+	// wait in the channel until supervise forwards them.
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+	notified := make(chan struct{})
+	go func() {
+		signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT,
+			unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT)
+		close(notified)
+		signal.Notify(sigs) // every other signal
+	}()
 	var spec Spec
 	// The parent writes the spec only after it has put us in the cgroup and
 	// wired the network: reading it to EOF is also the "go ahead".
@@ -44,7 +53,7 @@ func Init() {
 		err = joinNetNS(spec.JoinNetNS)
 	}
 	if err == nil {
-		pid, err = in.setup()
+		pid, err = in.setup(notified)
 	}
 	if err != nil {
 		code := 125
@@ -74,7 +83,7 @@ func (in *initProc) trace(format string, a ...any) {
 // region setup
 // setup builds the container's world from inside its namespaces, then
 // starts the user's command as our child.
-func (in *initProc) setup() (int, error) {
+func (in *initProc) setup(notified <-chan struct{}) (int, error) {
 	s := in.spec
 	in.trace("hostname %s", s.Hostname)
 	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
@@ -107,6 +116,7 @@ func (in *initProc) setup() (int, error) {
 			return 0, fmt.Errorf("ip link set lo up: %v", err)
 		}
 	}
+	<-notified // every signal has a handler: none sent to the command's PID 1 is lost
 	return in.startCommand()
 }
 
@@ -236,16 +246,17 @@ func (in *initProc) startCommand() (int, error) {
 		files = []*os.File{slave, slave, slave}
 	}
 	in.trace("exec %s", strings.Join(s.Args, " "))
-	attr := &os.ProcAttr{Env: s.Env, Files: files,
+	// syscall.ForkExec, not os.StartProcess: no throwaway pidfd probe.
+	attr := &syscall.ProcAttr{Env: s.Env, Files: []uintptr{files[0].Fd(), files[1].Fd(), files[2].Fd()},
 		Sys: &syscall.SysProcAttr{Setsid: s.Tty, Setctty: s.Tty, Ctty: 0}}
-	p, err := os.StartProcess(path, s.Args, attr)
+	pid, err := syscall.ForkExec(path, s.Args, attr)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return 0, errorf(127, "%s: %v", s.Args[0], err)
+			return 0, errorf(127, "%s: %v", s.Args[0], &os.PathError{Op: "fork/exec", Path: path, Err: err})
 		}
-		return 0, errorf(126, "cannot run %s: %v", s.Args[0], err)
+		return 0, errorf(126, "cannot run %s: %v", s.Args[0], &os.PathError{Op: "fork/exec", Path: path, Err: err})
 	}
-	return p.Pid, nil
+	return pid, nil
 }
 
 // endregion start

@@ -4,11 +4,9 @@ package container
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,7 +25,7 @@ import (
 type Process struct {
 	C      *state.Container
 	Pty    *os.File // with -t: the master side of the container's terminal
-	cmd    *exec.Cmd
+	pid    int      // the container's init, our child
 	cgroup *cgroups.Cgroup
 	image  *image.Image
 }
@@ -69,38 +67,39 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	if mode.OwnNamespace() {
 		flags |= unix.CLONE_NEWNET
 	}
-	cmd := exec.Command("/proc/self/exe", "init", c.ID)
-	cmd.Args[0] = "minidocker"
-	cmd.Env = []string{}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
-	cmd.ExtraFiles = []*os.File{specR, statusW} // fd 3 and fd 4 in the child
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: uintptr(flags),
-		// The container never outlives the process that waits for it:
-		// when the monitor (or the CLI) dies, the kernel kills init, and
-		// with it every process in the PID namespace.
-		Pdeathsig: unix.SIGKILL,
+	attr := &syscall.ProcAttr{
+		Env: []string{},
+		// stdin, stdout, stderr, then the spec (fd 3) and status (fd 4) ends.
+		Files: []uintptr{stdio[0].Fd(), stdio[1].Fd(), stdio[2].Fd(), specR.Fd(), statusW.Fd()},
+		Sys: &syscall.SysProcAttr{
+			Cloneflags: uintptr(flags),
+			// The container never outlives the process that waits for it:
+			// when the monitor (or the CLI) dies, the kernel kills init, and
+			// with it every process in the PID namespace.
+			Pdeathsig: unix.SIGKILL,
+		},
 	}
 	trace("unshare --uts --pid --ipc --mount%s --fork minidocker init %s  # clone(%s) + execve",
 		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], c.ID[:12], cloneNames(flags))
-	// While clone(2) makes the namespaces and the child execs (cmd.Start
-	// returns only then), make the directories and the cgroup.
+	// While clone(2) makes the namespaces and the child execs (ForkExec
+	// returns only then), make the directories and the cgroup. syscall's
+	// ForkExec, not os/exec: os/exec first forks a throwaway child to probe
+	// the kernel's pidfd support, a millisecond on every container start.
 	prepared := make(chan error, 1)
 	go func() { prepared <- p.prepare() }()
-	err = cmd.Start()
+	p.pid, err = syscall.ForkExec("/proc/self/exe", []string{"minidocker", "init", c.ID}, attr)
 	specR.Close()
 	statusW.Close()
 	if err != nil {
 		<-prepared
 		return nil, p.abort(fmt.Errorf("cannot start the container's init: %v", err))
 	}
-	p.cmd = cmd
 	// endregion clone
 	if err := <-prepared; err != nil {
 		return nil, p.abort(err)
 	}
 	dir := state.Dir(c.ID)
-	pid := cmd.Process.Pid
+	pid := p.pid
 	if err := p.cgroup.Apply(pid); err != nil {
 		return nil, p.abort(err)
 	}
@@ -224,9 +223,9 @@ func sendFd(sock int, msg string, f *os.File) error {
 
 // abort undoes a half-made start: kill init, remove its cgroup and network.
 func (p *Process) abort(err error) error {
-	if p.cmd != nil && p.cmd.Process != nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
+	if p.pid > 0 {
+		unix.Kill(p.pid, unix.SIGKILL)
+		p.wait()
 	}
 	if p.Pty != nil {
 		p.Pty.Close()
@@ -239,17 +238,14 @@ func (p *Process) abort(err error) error {
 // status (137 when init itself was killed by SIGKILL: OOM, stop, kill)
 // and whether the kernel's OOM killer struck in its cgroup.
 func (p *Process) Wait() (code int, oom bool) {
-	err := p.cmd.Wait()
-	code = 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		} else {
-			code = ee.ExitCode()
-		}
-	} else if err != nil {
+	ws, err := p.wait()
+	switch {
+	case err != nil:
 		code = 125
+	case ws.Signaled():
+		code = 128 + int(ws.Signal())
+	default:
+		code = ws.ExitStatus()
 	}
 	if p.C.HostConfig.AutoRemove || p.cgroup == nil {
 		return code, false // nobody will ask
@@ -257,8 +253,19 @@ func (p *Process) Wait() (code int, oom bool) {
 	return code, p.cgroup.OOMKilled()
 }
 
+// wait is wait4(2) for init, once.
+func (p *Process) wait() (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(p.pid, &ws, 0, nil)
+		if err != unix.EINTR {
+			return ws, err
+		}
+	}
+}
+
 // Pid is the host PID of the container's init.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int { return p.pid }
 
 // Finish records how the container ended and releases what it held (cgroup,
 // veth, address); with --rm it removes the container altogether.
