@@ -238,11 +238,14 @@ func runForeground(rec *state.Container) error {
 		stdio[0] = os.Stdin
 	}
 	var err error
-	if logw, err = container.OpenLog(rec.ID); err != nil {
-		container.Remove(rec)
-		return err
+	// --rm without -t writes straight to our stdout/stderr (below): no log.
+	if !rec.HostConfig.AutoRemove || rec.Config.Tty {
+		if logw, err = container.OpenLog(rec.ID); err != nil {
+			container.Remove(rec)
+			return err
+		}
+		defer logw.Close()
 	}
-	defer logw.Close()
 	switch {
 	case rec.Config.Tty: // init makes the pty inside and sends us its master
 		stdio = [3]*os.File{null, null, null}
