@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/container"
+	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 )
@@ -31,12 +32,8 @@ func main() {
 	// they run on every container start, so they stay cheap.
 	if len(os.Args) > 2 || (len(os.Args) == 2 && os.Args[1] == "exec-helper") {
 		switch os.Args[1] {
-		case "init": // PID 1 of a container (started by Start with clone flags)
-			if os.Getpid() != 1 {
-				fail(125, "init is minidocker's own container init; it runs only as a container's PID 1")
-			}
-			container.Init()
-			return
+		case "init": // PID 1 of a container, when minidocker-init is not beside us
+			pid1.Main()
 		case "monitor": // the per-container monitor of `run -d`
 			setupLogging(os.Getenv("MINIDOCKER_DEBUG") != "")
 			os.Exit(container.Monitor(os.Args[2]))

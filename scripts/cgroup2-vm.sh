@@ -226,6 +226,7 @@ for d in step[0-9][0-9]-*/ final/ tools/*/; do
   d=${d%/}
   case $d in
     final) go build -o "$work/bin/minidocker" ./final || broken+=(./final)
+      CGO_ENABLED=0 go build -o "$work/bin/minidocker-init" ./final/minidocker-init || broken+=(./final/minidocker-init)
       CGO_ENABLED=0 go build -o "$work/bin/minidocker-nocgo" ./final || broken+=("./final (CGO_ENABLED=0)") ;;
     tools/*) CGO_ENABLED=0 go build -o "$work/bin/$(basename "$d")" "./$d" || broken+=("./$d") ;;
     *) go build -o "$work/bin/$d" "./$d" || broken+=("./$d") ;;

@@ -632,3 +632,31 @@ func TestFinalHostNetworkAndKill(t *testing.T) {
 	mustRun(t, md, "rm", name)
 	checkNoContainerLeaks(t, before, dirs)
 }
+
+// TestFinalInitProgram: the container's PID 1 is minidocker-init when it
+// lies beside minidocker (its cmdline still `minidocker init ID`), and
+// minidocker itself, re-executed, when it does not (as with `go run`).
+func TestFinalInitProgram(t *testing.T) {
+	requireRoot(t)
+	md := program(t, "minidocker")
+	alone := filepath.Join(t.TempDir(), "minidocker")
+	if out, err := exec.Command("cp", md, alone).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	before, dirs := snapshot(t), containerDirs(t)
+	for i, c := range []struct{ bin, wantExe string }{
+		{md, filepath.Join(filepath.Dir(md), "minidocker-init")},
+		{alone, alone},
+	} {
+		name := fmt.Sprintf("mdt-init-%d", i)
+		id, pid := runReady(t, c.bin, name, "-i", "--network", "none", "busybox", "sh", "-c", "echo ready; read x")
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe != c.wantExe {
+			t.Errorf("%s: the container's init runs %q, want %q", c.bin, exe, c.wantExe)
+		}
+		if cmdline := strings.Join(strings.Fields(readCmdline(pid)), " "); cmdline != "minidocker init "+id {
+			t.Errorf("%s: init's cmdline %q, want \"minidocker init %s\"", c.bin, cmdline, id)
+		}
+		mustRun(t, c.bin, "rm", "-f", name)
+	}
+	checkNoContainerLeaks(t, before, dirs)
+}

@@ -77,11 +77,15 @@ func requireRoot(t *testing.T) {
 
 // program returns the path of a built program: a step folder (step01-uts),
 // "minidocker" (./final, with cgo: exec's C constructor), "minidocker-nocgo"
-// (./final without cgo: exec's nsenter(1) fallback) or a tool (tools/NAME,
+// (./final without cgo: exec's nsenter(1) fallback), "minidocker-init"
+// (built beside both, as `make minidocker` does) or a tool (tools/NAME,
 // built static so it runs in the busybox rootfs). Each is built once per
 // test binary.
 func program(t *testing.T, name string) string {
 	t.Helper()
+	if strings.HasPrefix(name, "minidocker") && name != "minidocker-init" {
+		program(t, "minidocker-init") // beside it, as `make minidocker` puts it
+	}
 	b, _ := builds.LoadOrStore(name, &buildOnce{})
 	bo := b.(*buildOnce)
 	bo.once.Do(func() {
@@ -91,6 +95,8 @@ func program(t *testing.T, name string) string {
 		}
 		pkg, cgo := "./"+name, "1"
 		switch {
+		case name == "minidocker-init":
+			pkg, cgo = "./final/minidocker-init", "0"
 		case strings.HasPrefix(name, "minidocker"):
 			pkg = "./final"
 			if name == "minidocker-nocgo" {

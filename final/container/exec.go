@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
+	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"golang.org/x/sys/unix"
 )
@@ -76,7 +77,7 @@ func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3
 		defer theirs.Close()
 		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs) // fd 5
 	case tty: // nsenter(1) cannot pass a pty back: use one of the host's
-		master, slave, err := OpenPty()
+		master, slave, err := pid1.OpenPty()
 		if err != nil {
 			return 125, err
 		}
@@ -161,7 +162,7 @@ func ExecHelper() int {
 			return 125
 		}
 	}
-	path, err := lookPath(spec.Args[0], spec.Env)
+	path, err := pid1.LookPath(spec.Args[0], spec.Env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "minidocker: exec: %v\n", err)
 		return err.(*ExitError).Code
@@ -170,12 +171,12 @@ func ExecHelper() int {
 		// A terminal from the container's own /dev/pts; the master goes
 		// back to the CLI; the slave becomes stdin/out/err and, in a
 		// session of its own, the controlling terminal.
-		master, slave, err := OpenPty()
+		master, slave, err := pid1.OpenPty()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "minidocker: exec: open pty: %v\n", err)
 			return 125
 		}
-		if err := sendFd(5, "pty", master); err != nil {
+		if err := pid1.SendFd(5, "pty", master); err != nil {
 			fmt.Fprintf(os.Stderr, "minidocker: exec: send pty: %v\n", err)
 			return 125
 		}

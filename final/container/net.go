@@ -7,25 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/network"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"golang.org/x/sys/unix"
 )
-
-// The container's init joins another container's network namespace
-// (--network container:C) with setns(2), which moves only the calling
-// thread. Locked to the main thread from the start (an init function runs
-// there), the main goroutine stays on the thread that joined: the command
-// it forks and /proc/PID/ns/net (the main thread's) are both in C's
-// namespace.
-func init() {
-	if len(os.Args) > 2 && os.Args[1] == "init" {
-		runtime.LockOSThread()
-	}
-}
 
 // region connect
 // connect puts the container (its init is pid, waiting for its spec) on
@@ -57,7 +44,7 @@ func (p *Process) connect(mode network.Mode, pid int, spec *Spec) (string, error
 		if other.State.Status != "running" || !state.Alive(other.State.Pid, other.State.PidStart) {
 			return "", fmt.Errorf("--network container:%s: the container is not running: start it first", mode.Name)
 		}
-		spec.JoinNetNS = fmt.Sprintf("/proc/%d/ns/net", other.State.Pid) // init joins it (joinNetNS)
+		spec.JoinNetNS = fmt.Sprintf("/proc/%d/ns/net", other.State.Pid) // init joins it (pid1.joinNetNS)
 		if other.Network.IPAddress != "" {
 			return other.Network.IPAddress, nil
 		}
@@ -185,16 +172,3 @@ func refreshHosts(name string) {
 const hostsHeader = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 // endregion hosts
-
-// joinNetNS is `nsenter --net=PATH` for the calling thread (see init above).
-func joinNetNS(path string) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("--network container: open %s: %v (is the container still running?)", path, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("--network container: setns %s: %v", path, err)
-	}
-	return nil
-}

@@ -3,7 +3,6 @@
 package container
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 
@@ -11,35 +10,6 @@ import (
 )
 
 // region pty
-// OpenPty makes a pseudo-terminal pair: what `docker run -t` gives the
-// container. The master stays with us; the slave becomes the container's
-// stdin, stdout and stderr, and its controlling terminal (init starts the
-// command with setsid + TIOCSCTTY).
-// C equivalent: posix_openpt, grantpt, unlockpt, ptsname.
-func OpenPty() (master, slave *os.File, err error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil { // unlockpt
-		m.Close()
-		return nil, nil, err
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN) // ptsname
-	if err != nil {
-		m.Close()
-		return nil, nil, err
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
-	}
-	// A terminal's usual size until CopyWinsize gives it the real one.
-	unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
-	return m, s, nil
-}
-
 // MakeRaw puts our terminal in raw mode (no echo, no line editing, Ctrl-C
 // is a byte, not a signal): the container's terminal does all that. It
 // returns the function that restores the terminal.

@@ -4,42 +4,18 @@ package container
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
-	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"github.com/sirupsen/logrus"
 )
 
-// Spec is what the parent sends the container's init over a pipe (fd 3):
-// everything init needs to build the container's world from inside.
-type Spec struct {
-	ID       string
-	Hostname string
-	Lower    []string // overlay lowerdirs, top first (the init layer, then the image's)
-	Upper    string
-	Work     string
-	Merged   string
-	Mounts   []state.Mount
-	Env      []string
-	Cwd      string
-	Args     []string
-	Tty      bool
-	NetNS    bool // own network namespace: bring lo up
-	// JoinNetNS is another container's /proc/PID/ns/net (--network
-	// container:C): init setns(2)es into it before anything else.
-	JoinNetNS string `json:",omitempty"`
-	Debug     bool
-}
+// Spec is what the parent sends the container's init (package pid1).
+type Spec = pid1.Spec
 
 // ExitError is a failure with the exit status minidocker should end with:
 // 125 engine error, 126 cannot invoke, 127 not found.
-type ExitError struct {
-	Code int
-	Msg  string
-}
-
-func (e *ExitError) Error() string { return e.Msg }
+type ExitError = pid1.ExitError
 
 func errorf(code int, format string, a ...any) error {
 	return &ExitError{Code: code, Msg: fmt.Sprintf(format, a...)}
@@ -76,29 +52,4 @@ func mergeEnv(base, over []string) []string {
 		}
 	}
 	return out
-}
-
-// lookPath finds a command in the container's PATH (we are inside its root).
-func lookPath(cmd string, env []string) (string, error) {
-	if strings.Contains(cmd, "/") {
-		if fi, err := os.Stat(cmd); err != nil {
-			return "", errorf(127, "%s: no such file or directory", cmd)
-		} else if fi.IsDir() || fi.Mode()&0111 == 0 {
-			return "", errorf(126, "%s: permission denied", cmd)
-		}
-		return cmd, nil
-	}
-	path := ""
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "PATH=") {
-			path = kv[5:]
-		}
-	}
-	for _, dir := range strings.Split(path, ":") {
-		p := dir + "/" + cmd
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0111 != 0 {
-			return p, nil
-		}
-	}
-	return "", errorf(127, "%s: executable file not found in $PATH", cmd)
 }

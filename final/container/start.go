@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/image"
 	"github.com/minidocker/build-your-own-docker/final/network"
+	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -79,15 +81,16 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 			Pdeathsig: unix.SIGKILL,
 		},
 	}
-	trace("unshare --uts --pid --ipc --mount%s --fork minidocker init %s  # clone(%s) + execve",
-		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], c.ID[:12], cloneNames(flags))
+	prog := initProgram()
+	trace("unshare --uts --pid --ipc --mount%s --fork %s init %s  # clone(%s) + execve",
+		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], prog, c.ID[:12], cloneNames(flags))
 	// While clone(2) makes the namespaces and the child execs (ForkExec
 	// returns only then), make the directories and the cgroup. syscall's
 	// ForkExec, not os/exec: os/exec first forks a throwaway child to probe
 	// the kernel's pidfd support, a millisecond on every container start.
 	prepared := make(chan error, 1)
 	go func() { prepared <- p.prepare() }()
-	p.pid, err = syscall.ForkExec("/proc/self/exe", []string{"minidocker", "init", c.ID}, attr)
+	p.pid, err = syscall.ForkExec(prog, []string{"minidocker", "init", c.ID}, attr)
 	specR.Close()
 	statusW.Close()
 	if err != nil {
@@ -106,8 +109,8 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	spec := Spec{ID: c.ID, Hostname: c.Config.Hostname,
 		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
 		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
-		Mounts: c.Mounts, Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Config.Cmd,
-		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel)}
+		Mounts: binds(c.Mounts), Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Config.Cmd,
+		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Shape: pid1.SpecShape(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel)}
 	ports, err := ParsePorts(c.HostConfig.PortBindings)
 	if err != nil {
 		return nil, p.abort(err)
@@ -153,6 +156,25 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	return p, nil
 }
 
+// region initprogram
+// initProgram is the program that becomes the container's PID 1:
+// minidocker-init beside this binary when it is there (`make minidocker`
+// builds both), else this binary itself, re-executed as `minidocker init`
+// (as with `go run ./final`). Same code, package pid1; but a Go program's
+// start time grows with its size, and init's start is on the path of every
+// run: the small program saves a few milliseconds each time.
+var initProgram = sync.OnceValue(func() string {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "minidocker-init")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0111 != 0 {
+			return p
+		}
+	}
+	return "/proc/self/exe"
+})
+
+// endregion initprogram
+
 // prepare makes the container's directories and its cgroup.
 func (p *Process) prepare() error {
 	var err error
@@ -166,6 +188,15 @@ func (p *Process) prepare() error {
 	}
 	p.cgroup, err = cgroups.Create(p.C.ID, Limits(p.C.HostConfig))
 	return err
+}
+
+// binds are the record's -v mounts as init takes them.
+func binds(ms []state.Mount) []pid1.Mount {
+	var out []pid1.Mount
+	for _, m := range ms {
+		out = append(out, pid1.Mount{Source: m.Source, Destination: m.Destination, RW: m.RW})
+	}
+	return out
 }
 
 // readStatus reads init's report: trace lines (shown with --debug), the
@@ -213,12 +244,6 @@ func receiveFd(oob []byte) (*os.File, error) {
 		return nil, fmt.Errorf("expected a file descriptor: %v", err)
 	}
 	return os.NewFile(uintptr(fds[0]), "pty"), nil
-}
-
-// sendFd passes f over a unix socket (SCM_RIGHTS): the receiver gets its
-// own descriptor for the same open file.
-func sendFd(sock int, msg string, f *os.File) error {
-	return unix.Sendmsg(sock, []byte(msg), unix.UnixRights(int(f.Fd())), nil, 0)
 }
 
 // abort undoes a half-made start: kill init, remove its cgroup and network.

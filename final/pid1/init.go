@@ -1,6 +1,6 @@
 //go:build linux
 
-package container
+package pid1
 
 import (
 	"encoding/json"
@@ -9,12 +9,34 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
-	"github.com/minidocker/build-your-own-docker/final/state"
 	"golang.org/x/sys/unix"
 )
+
+// The container's init joins another container's network namespace
+// (--network container:C) with setns(2), which moves only the calling
+// thread. Locked to the main thread from the start (an init function runs
+// there), the main goroutine stays on the thread that joined: the command
+// it forks and /proc/PID/ns/net (the main thread's) are both in C's
+// namespace.
+func init() {
+	if len(os.Args) > 2 && os.Args[1] == "init" {
+		runtime.LockOSThread()
+	}
+}
+
+// Main is the program `minidocker init` and minidocker-init: it refuses to
+// run anywhere but as a container's PID 1, then runs Init and exits.
+func Main() {
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "minidocker: init is minidocker's own container init; it runs only as a container's PID 1")
+		os.Exit(125)
+	}
+	Init()
+}
 
 // Init is the container's PID 1: `minidocker init`, started by clone(2) in
 // the new namespaces. fd 3 brings the Spec, fd 4 takes back traces and the
@@ -43,6 +65,11 @@ func Init() {
 	// wired the network: reading it to EOF is also the "go ahead".
 	if err := json.NewDecoder(os.NewFile(3, "spec")).Decode(&spec); err != nil {
 		fmt.Fprintf(status, "error 125 init: reading the spec: %v\n", err)
+		os.Exit(125)
+	}
+	if spec.Shape != SpecShape() {
+		exe, _ := os.Executable()
+		fmt.Fprintf(status, "error 125 %s is from another build of minidocker: rebuild both (make minidocker)\n", exe)
 		os.Exit(125)
 	}
 	in := &initProc{spec: spec, status: status}
@@ -126,7 +153,7 @@ func (in *initProc) setup(notified <-chan struct{}) (int, error) {
 // bind mounts a host directory (or file) into the container: -v SRC:DST[:ro].
 // A read-only bind needs a second mount call: MS_RDONLY is ignored on the
 // first MS_BIND, only a remount applies it.
-func (in *initProc) bind(m state.Mount) error {
+func (in *initProc) bind(m Mount) error {
 	target := filepath.Join(in.spec.Merged, m.Destination)
 	fi, err := os.Stat(m.Source)
 	if err != nil {
@@ -225,7 +252,7 @@ func (in *initProc) startCommand() (int, error) {
 			return 0, errorf(125, "cannot chdir to %s: %v", s.Cwd, err)
 		}
 	}
-	path, err := lookPath(s.Args[0], s.Env)
+	path, err := LookPath(s.Args[0], s.Env)
 	if err != nil {
 		return 0, err
 	}
@@ -238,7 +265,7 @@ func (in *initProc) startCommand() (int, error) {
 			return 0, fmt.Errorf("open pty: %v", err)
 		}
 		in.trace("# pty %s, master sent to the parent (SCM_RIGHTS)", slave.Name())
-		if err := sendFd(int(in.status.Fd()), "pty", master); err != nil {
+		if err := SendFd(int(in.status.Fd()), "pty", master); err != nil {
 			return 0, fmt.Errorf("send pty: %v", err)
 		}
 		master.Close()
@@ -352,4 +379,18 @@ func loUp() error {
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// joinNetNS is `nsenter --net=PATH` for the calling thread: --network
+// container:C, done first, while /proc is still the host's.
+func joinNetNS(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("--network container: open %s: %v (is the container still running?)", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("--network container: setns %s: %v", path, err)
+	}
+	return nil
 }
