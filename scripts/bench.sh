@@ -19,9 +19,9 @@ tmp=$(mktemp -d /tmp/minidocker-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # The same build as `make minidocker`: static, with the C constructor for exec,
 # and minidocker-init beside it.
-go build -tags netgo,osusergo,urfave_cli_no_docs -ldflags '-extldflags=-static' -o "$tmp/minidocker" ./final 2>/dev/null ||
+go build -tags netgo,osusergo,urfave_cli_no_docs -ldflags '-s -w -extldflags=-static' -o "$tmp/minidocker" ./final 2>/dev/null ||
   CGO_ENABLED=0 go build -o "$tmp/minidocker" ./final
-CGO_ENABLED=0 go build -o "$tmp/minidocker-init" ./final/minidocker-init
+CGO_ENABLED=0 go build -ldflags '-s -w' -o "$tmp/minidocker-init" ./final/minidocker-init
 CGO_ENABLED=0 go build -o "$tmp/benchpair" ./tools/benchpair
 md=$tmp/minidocker bp=$tmp/benchpair
 
