@@ -98,6 +98,9 @@ func commands() []*cli.Command {
 // region run
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
+// minPidsLimit leaves the user's command a few tasks beside init's threads.
+const minPidsLimit = 12
+
 // newRecord checks every flag and builds the container's record. Nothing is
 // created until all checks passed: a bad value leaves nothing behind.
 func newRecord(c *cli.Context) (*state.Container, error) {
@@ -124,6 +127,11 @@ func newRecord(c *cli.Context) (*state.Container, error) {
 	}
 	if err := container.Limits(h).Validate(); err != nil {
 		return nil, err
+	}
+	// pids.max counts threads, and minidocker's init is a Go program: its
+	// ~8 threads live in the container's group too (Docker's tini is 1).
+	if h.PidsLimit > 0 && h.PidsLimit < minPidsLimit {
+		return nil, fmt.Errorf("invalid --pids-limit %d: minidocker's init (a Go program) needs about 8 of them for its own threads; use %d or more", h.PidsLimit, minPidsLimit)
 	}
 	if err := checkNetwork(&h, c.StringSlice("publish")); err != nil {
 		return nil, err

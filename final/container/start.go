@@ -70,7 +70,12 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		flags |= unix.CLONE_NEWNET
 	}
 	attr := &syscall.ProcAttr{
-		Env: []string{},
+		// init is a supervisor: one P is plenty for the Go runtime, and
+		// each OS thread it makes counts against the container's
+		// --pids-limit (pids.max counts threads, not processes).
+		// GOTRACEBACK=none: should init die anyway, one line, not a dump
+		// of the Go runtime's goroutines on the container's stderr.
+		Env: []string{"GOMAXPROCS=1", "GOTRACEBACK=none"},
 		// stdin, stdout, stderr, then the spec (fd 3) and status (fd 4) ends.
 		Files: []uintptr{stdio[0].Fd(), stdio[1].Fd(), stdio[2].Fd(), specR.Fd(), statusW.Fd()},
 		Sys: &syscall.SysProcAttr{

@@ -46,20 +46,14 @@ func Init() {
 	unix.CloseOnExec(4)
 	status := os.NewFile(4, "status")
 	// Catch signals before the command exists: PID 1 gets no signal it has
-	// no handler for, so one sent early would be lost. Registering a handler
-	// is a round trip between two threads of the Go runtime, ~60 of them
-	// take milliseconds: so it runs while we read the spec and mount, the
-	// command starts once the signals of stop, Ctrl-C and a terminal are
-	// caught, and the rest (for `kill -s`) follow while it runs. Signals
-	// wait in the channel until supervise forwards them.
+	// no handler for, so one sent early would be lost. These are what stop,
+	// Ctrl-C and a terminal send; the rest (for `kill -s`) are caught once
+	// the command runs (supervise): registering a handler is a round trip
+	// between two of the Go runtime's threads, and ~60 of them take
+	// milliseconds.
 	sigs := make(chan os.Signal, 16)
-	notified := make(chan struct{})
-	go func() {
-		signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT,
-			unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT)
-		close(notified)
-		signal.Notify(sigs) // every other signal
-	}()
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT,
+		unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT)
 	var spec Spec
 	// The parent writes the spec only after it has put us in the cgroup and
 	// wired the network: reading it to EOF is also the "go ahead".
@@ -80,7 +74,7 @@ func Init() {
 		err = joinNetNS(spec.JoinNetNS)
 	}
 	if err == nil {
-		pid, err = in.setup(notified)
+		pid, err = in.setup()
 	}
 	if err != nil {
 		code := 125
@@ -110,7 +104,7 @@ func (in *initProc) trace(format string, a ...any) {
 // region setup
 // setup builds the container's world from inside its namespaces, then
 // starts the user's command as our child.
-func (in *initProc) setup(notified <-chan struct{}) (int, error) {
+func (in *initProc) setup() (int, error) {
 	s := in.spec
 	in.trace("hostname %s", s.Hostname)
 	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
@@ -143,7 +137,6 @@ func (in *initProc) setup(notified <-chan struct{}) (int, error) {
 			return 0, fmt.Errorf("ip link set lo up: %v", err)
 		}
 	}
-	<-notified // every signal has a handler: none sent to the command's PID 1 is lost
 	return in.startCommand()
 }
 
@@ -298,6 +291,7 @@ func (in *initProc) startCommand() (int, error) {
 // the kernel does not deliver to PID 1 signals it has no handler for.
 func (in *initProc) supervise(child int, sigs chan os.Signal) int {
 	go func() {
+		signal.Notify(sigs) // every other signal too
 		for s := range sigs {
 			if s == unix.SIGCHLD || s == unix.SIGURG { // ours: SIGURG is Go's preemption signal
 				continue
