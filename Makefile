@@ -5,7 +5,7 @@ ROOTFS ?= /var/lib/minidocker/rootfs
 GO     ?= go
 export MINIDOCKER_ROOTFS := $(ROOTFS)
 
-.PHONY: help setup packages rootfs minidocker busybox-image test demo bench doctor vm-check net-clean
+.PHONY: help setup packages rootfs minidocker busybox-image test demo bench doctor vm-check net-clean test-cgroup2
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -41,8 +41,8 @@ doctor: ## check this machine: kernel, cgroups, overlay, namespaces, iptables, G
 vm-check: ## CI for the learner VM: validate the Vagrantfile, shellcheck, provision (no Go download), doctor
 	bash .ci/vagrant-check.sh
 
-net-clean: ## remove step06's bridge minidocker0 and its iptables rules (kept after runs, like docker0)
-	$(GO) run ./step06-bridge-net --clean
+net-clean: ## remove the bridges, iptables rules and network records step06 and minidocker keep (like docker0)
+	bash scripts/net-clean.sh
 
 test-cgroup2: ## run the root test suite on cgroup v2 (Debian 6.1 under qemu)
 	bash scripts/cgroup2-vm.sh

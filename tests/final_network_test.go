@@ -274,3 +274,33 @@ echo "nft-same: $(rules | diff /tmp/nft.before - >/dev/null && echo yes || rules
 	})
 	checkNoContainerLeaks(t, before, dirs)
 }
+
+// TestNetClean: `make net-clean` (scripts/net-clean.sh) takes the tables,
+// the links and the network records back to what they were before the
+// first minidocker or step06 run, and refuses while a container exists.
+func TestNetClean(t *testing.T) {
+	requireRoot(t)
+	before, dirs := snapshot(t), containerDirs(t)
+	script := filepath.Join(repoRoot, "scripts", "net-clean.sh")
+	out, all := netnsRun(t, `
+mount -t tmpfs tmpfs `+filepath.Join(mdRoot(), "containers")+` # this namespace's containers only
+rules >/tmp/rules.pristine; links0=$(links)
+$md network create --subnet 10.202.0.0/24 mdn-clean >/dev/null
+$md run -d -i --name mdn-c1 --network mdn-clean -p 8080:80 busybox sh -c 'read x' >/dev/null
+$md run --rm busybox true
+echo "refused: $(try bash `+script+`)"
+$md rm -f mdn-c1 >/dev/null
+echo "rules-left: $(iptables-save | grep -c 'comment minidocker')"
+bash `+script+` >/dev/null
+echo "links-same: $([ "$(links)" = "$links0" ] && echo yes || echo "no: $links0 -> $(links)")"
+echo "rules-same: $(rules | diff /tmp/rules.pristine - >/dev/null && echo yes || rules | diff /tmp/rules.pristine - | tr '\n' '|')"
+echo "files: $(ls `+filepath.Join(mdRoot(), "network")+` | wc -l)"
+echo "again: $($md run --rm busybox sh -c 'ip -4 -o addr show eth0 | grep -c 172.29')"
+bash `+script+` >/dev/null
+`)
+	expect(t, out, all, map[string]string{
+		"refused":    `net-clean: containers exist in [^ ]+: remove them first [^\n]* exit=1`,
+		"rules-left": `[1-9]\d*`, "links-same": "yes", "rules-same": "yes", "files": "0", "again": "1",
+	})
+	checkNoContainerLeaks(t, before, dirs)
+}
