@@ -33,7 +33,7 @@ const (
 )
 
 // region backend
-// iptables is the iptables program minidocker uses, chosen once per run.
+// backends picks the iptables program minidocker uses, once per run.
 // Since 1.8 `iptables` is either iptables-nft (rules in nf_tables) or
 // iptables-legacy (the old x_tables). Both sets of tables are live in the
 // kernel at once, and rules in one are invisible to the other's
@@ -41,34 +41,35 @@ const (
 // already hold rules (an older Docker, a firewall script, or minidocker's
 // own from an earlier run), minidocker uses legacy, as Docker does, so all
 // the host's rules stay in one place. Ubuntu 24.04 and Debian 12 are nft.
-var iptables = sync.OnceValue(func() string {
+var backends = sync.OnceValues(func() (chosen, other string) {
 	version, err := exec.Command("iptables", "--version").Output()
-	if err != nil {
-		return "iptables" // the error comes with the first rule, and how to fix it
-	}
-	if bytes.Contains(version, []byte("nf_tables")) && legacyHasRules() {
+	switch {
+	case err != nil:
+		return "iptables", "" // the error comes with the first rule, and how to fix it
+	case !bytes.Contains(version, []byte("nf_tables")):
+		chosen, other = "iptables", "iptables-nft" // a legacy host
+	case legacyHasRules():
 		trace("# %s, but iptables-legacy-save shows rules: using iptables-legacy", strings.TrimSpace(string(version)))
-		return "iptables-legacy"
+		chosen, other = "iptables-legacy", "iptables"
+	default:
+		chosen, other = "iptables", "iptables-legacy"
 	}
-	return "iptables"
+	if _, err := exec.LookPath(other); err != nil {
+		other = ""
+	}
+	return chosen, other
 })
+
+// iptables is the program for every rule minidocker adds.
+func iptables() string { chosen, _ := backends(); return chosen }
+
+// otherIptables is the other backend, if installed: a rule made before the
+// choice changed (legacy rules appeared since) is deleted there.
+func otherIptables() string { _, other := backends(); return other }
 
 func legacyHasRules() bool {
 	saved, err := exec.Command("iptables-legacy-save").Output()
 	return err == nil && bytes.Contains(saved, []byte("\n-A "))
-}
-
-// otherIptables is the backend not chosen, if installed: a rule made
-// before the choice changed (legacy rules appeared since) is deleted there.
-func otherIptables() string {
-	other := "iptables-legacy"
-	if iptables() == other {
-		other = "iptables-nft"
-	}
-	if _, err := exec.LookPath(other); err != nil {
-		return ""
-	}
-	return other
 }
 
 // endregion backend
