@@ -20,6 +20,7 @@ fi
 # after `-D` delete the rule. Our rules carry `-m comment --comment minidocker`.
 for ipt in iptables iptables-legacy; do
   command -v "$ipt-save" >/dev/null || continue
+  saved=$("$ipt-save" 2>/dev/null) || continue
   table=
   while read -r line; do
     case $line in
@@ -29,11 +30,12 @@ for ipt in iptables iptables-legacy; do
         echo "+ $ipt -t $table -D ${rule[*]}"
         "$ipt" -w -t "$table" -D "${rule[@]}" ;;
     esac
-  done < <("$ipt-save" 2>/dev/null)
-  while read -r table chain; do
-    echo "+ $ipt -t $table -X $chain"
-    "$ipt" -w -t "$table" -F "$chain" && "$ipt" -w -t "$table" -X "$chain"
-  done < <("$ipt-save" 2>/dev/null | awk '/^\*/ { t = substr($0, 2) } /^:MINIDOCKER/ { print t, substr($1, 2) }')
+  done <<<"$saved"
+  awk '/^\*/ { t = substr($0, 2) } /^:MINIDOCKER/ { print t, substr($1, 2) }' <<<"$saved" |
+    while read -r table chain; do
+      echo "+ $ipt -t $table -X $chain"
+      "$ipt" -w -t "$table" -F "$chain" && "$ipt" -w -t "$table" -X "$chain"
+    done
 done
 
 for link in $(ip -o link show type bridge | awk -F': ' '{ print $2 }' | grep -E '^(minidocker0|md-[0-9a-f]{12})$' || true); do
