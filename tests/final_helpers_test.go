@@ -35,6 +35,25 @@ func containerDirs(t *testing.T) []string {
 	return names
 }
 
+// leakChecked takes the host's state now and checks, when the test ends
+// (after the containers' forced removal, registered later, so run first),
+// that no mount, cgroup, link, rule or container directory was left.
+func leakChecked(t *testing.T) {
+	t.Helper()
+	before, dirs := snapshot(t), containerDirs(t)
+	t.Cleanup(func() { checkNoContainerLeaks(t, before, dirs) })
+}
+
+// minidockerTest starts a test of minidocker: root, the program, and
+// leakChecked.
+func minidockerTest(t *testing.T) string {
+	t.Helper()
+	requireRoot(t)
+	md := program(t, "minidocker")
+	leakChecked(t)
+	return md
+}
+
 // checkNoContainerLeaks is checkNoLeaks plus the state directory listing.
 func checkNoContainerLeaks(t *testing.T, before hostState, dirs []string) {
 	t.Helper()

@@ -87,7 +87,7 @@ func expect(t *testing.T, out map[string]string, all string, want map[string]str
 // link list are what they were before the first -p.
 func TestFinalNetPublish(t *testing.T) {
 	requireRoot(t)
-	before, dirs := snapshot(t), containerDirs(t)
+	leakChecked(t)
 	out, all := netnsRun(t, `
 ip netns add outside
 ip link add vhost type veth peer name vout netns outside
@@ -132,7 +132,6 @@ echo "rules-same: $(rules | diff /tmp/rules.before - >/dev/null && echo yes || r
 		"dnat-rules": "3", "orphan-rules": "1", "orphan-rules-after": "0", "dup-after-rm": "free",
 		"links-same": "yes", "rules-same": "yes",
 	})
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalNetModes: --network host shares the host's network namespace
@@ -142,7 +141,7 @@ echo "rules-same: $(rules | diff /tmp/rules.before - >/dev/null && echo yes || r
 // container:C for a missing C, are one-line errors with exit 125.
 func TestFinalNetModes(t *testing.T) {
 	requireRoot(t)
-	before, dirs := snapshot(t), containerDirs(t)
+	leakChecked(t)
 	out, all := netnsRun(t, `
 echo "hostns: $(readlink /proc/self/ns/net)"
 echo "host: $($md run --rm --network host busybox readlink /proc/self/ns/net)"
@@ -171,7 +170,6 @@ $md rm -f mdn-joiner mdn-srv >/dev/null
 		"ports-conflict": `minidocker: conflicting options: port publishing and --network container:[0-9a-f]{64} [^\n]* exit=125`,
 		"no-such":        `minidocker: --network container:mdn-nosuch: no such container: mdn-nosuch exit=125`,
 	})
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalNetUserNetworks: network create/ls/inspect/rm; overlapping
@@ -184,7 +182,7 @@ $md rm -f mdn-joiner mdn-srv >/dev/null
 // network files are gone.
 func TestFinalNetUserNetworks(t *testing.T) {
 	requireRoot(t)
-	before, dirs := snapshot(t), containerDirs(t)
+	leakChecked(t)
 	netDir := filepath.Join(mdRoot(), "network")
 	out, all := netnsRun(t, `
 $md network ls >/dev/null   # writes the default network's file
@@ -237,7 +235,6 @@ echo "rules-same: $(rules | diff /tmp/rules.before - >/dev/null && echo yes || r
 		"parallel-ok":    "20", "parallel-distinct": "20", "ipam-entries": "21", "veths": "23",
 		"files": "bridge.json", "links-same": "yes", "rules-same": "yes",
 	})
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalNetLegacyBackend: where `iptables` is the nft backend but the
@@ -252,7 +249,7 @@ func TestFinalNetLegacyBackend(t *testing.T) {
 	if !strings.Contains(sh(t, "iptables --version"), "nf_tables") {
 		t.Skip("iptables is the legacy backend here: nothing to choose")
 	}
-	before, dirs := snapshot(t), containerDirs(t)
+	leakChecked(t)
 	out, all := netnsRun(t, `
 iptables-legacy -A INPUT -s 192.0.2.9 -m comment --comment other-firewall -j ACCEPT
 legacy() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; }
@@ -272,7 +269,6 @@ echo "nft-same: $(rules | diff /tmp/nft.before - >/dev/null && echo yes || rules
 		"said": "1", "legacy-rules": `[1-9]\d*`, "nft-rules": "0", "local": "hi-legacy",
 		"legacy-after": "0", "legacy-same": "yes", "nft-same": "yes",
 	})
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestNetClean: `make net-clean` (scripts/net-clean.sh) takes the tables,
@@ -280,7 +276,7 @@ echo "nft-same: $(rules | diff /tmp/nft.before - >/dev/null && echo yes || rules
 // first minidocker or step06 run, and refuses while a container exists.
 func TestNetClean(t *testing.T) {
 	requireRoot(t)
-	before, dirs := snapshot(t), containerDirs(t)
+	leakChecked(t)
 	script := filepath.Join(repoRoot, "scripts", "net-clean.sh")
 	out, all := netnsRun(t, `
 mount -t tmpfs tmpfs `+filepath.Join(mdRoot(), "containers")+` # this namespace's containers only
@@ -302,5 +298,4 @@ bash `+script+` >/dev/null
 		"refused":    `net-clean: containers exist in [^ ]+: remove them first [^\n]* exit=1`,
 		"rules-left": `[1-9]\d*`, "links-same": "yes", "rules-same": "yes", "files": "0", "again": "1",
 	})
-	checkNoContainerLeaks(t, before, dirs)
 }

@@ -21,22 +21,17 @@ import (
 // TestFinalRunEcho: `run --rm busybox echo hi` prints hi and leaves nothing:
 // no mount, cgroup, link or state directory.
 func TestFinalRunEcho(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	r := mustRun(t, md, "run", "--rm", "--network", "none", "busybox", "echo", "hi")
 	if r.stdout != "hi\n" {
 		t.Errorf("want hi, got %s", r)
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalExitCodes: the container's status, 127 not found, 126 cannot
 // invoke, 137 killed by SIGKILL.
 func TestFinalExitCodes(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	for _, c := range []struct {
 		args []string
 		code int
@@ -55,7 +50,6 @@ func TestFinalExitCodes(t *testing.T) {
 			oneLine(t, r, c.msg)
 		}
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalBadInput: every engine error is one line and exit 125, and
@@ -107,9 +101,7 @@ func TestFinalBadInput(t *testing.T) {
 // container outlives the CLI (its parent is the monitor); ps, logs,
 // inspect and stop show and change its state; rm removes every trace.
 func TestFinalDetachedLifecycle(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-detached"
 	id, pid := runReady(t, md, name, "-i", "--network", "none", "busybox", "sh", "-c", "echo ready; read x")
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
@@ -158,7 +150,6 @@ func TestFinalDetachedLifecycle(t *testing.T) {
 		t.Errorf("logs: %q", r.stdout)
 	}
 	mustRun(t, md, "rm", name)
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 func readCmdline(pid int) string {
@@ -169,9 +160,7 @@ func readCmdline(pid int) string {
 // TestFinalStopTimeout: a command that ignores SIGTERM is SIGKILLed after
 // -t seconds: exit 137.
 func TestFinalStopTimeout(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-stubborn"
 	runReady(t, md, name, "--network", "none", "busybox", "sh", "-c", `trap "" TERM; echo ready; while true; do sleep 1; done`)
 	start := time.Now()
@@ -185,15 +174,12 @@ func TestFinalStopTimeout(t *testing.T) {
 		t.Errorf("after stop -t 1: %v", in["State"])
 	}
 	mustRun(t, md, "rm", name)
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalOOM: a command that outgrows -m is killed by the kernel's OOM
 // killer: exit 137, OOMKilled in inspect, and the cgroup's own counter.
 func TestFinalOOM(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-oom"
 	removeOnCleanup(t, md, name)
 	// tail keeps the current line in memory; /dev/zero has no newline.
@@ -209,16 +195,13 @@ func TestFinalOOM(t *testing.T) {
 		t.Errorf("HostConfig.Memory = %v", m)
 	}
 	mustRun(t, md, "rm", name)
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalLimits: every step04 limit lands in the container's cgroup
 // files (v1 or v2, whichever this kernel has), inspect shows them, the
 // container's processes are in the cgroup, and the PIDs limit bites.
 func TestFinalLimits(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-limits"
 	id, pid := runReady(t, md, name, "-i", "--network", "none", "-m", "64m", "--memory-swap", "128m",
 		"--cpus", "0.5", "--cpu-shares", "512", "--pids-limit", "20", "--cpuset-cpus", "0", "busybox", "sh", "-c", "echo ready; read x")
@@ -273,16 +256,13 @@ func TestFinalLimits(t *testing.T) {
 	if !strings.Contains(r.stderr, "can't fork") || strings.Contains(r.stdout, "all-started") {
 		t.Errorf("--pids-limit 16 should stop the 30 forks: %s", r)
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalVolumesEnvWorkdir: -v binds are visible both ways, :ro is
 // enforced by the kernel, -e and -w apply, --hostname sets the name and
 // /etc/hosts (init layer) names the container.
 func TestFinalVolumesEnvWorkdir(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	rw, ro := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(rw, "in"), []byte("from-host\n"), 0644)
 	os.WriteFile(filepath.Join(ro, "file"), []byte("read-only\n"), 0644)
@@ -302,16 +282,13 @@ func TestFinalVolumesEnvWorkdir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ro, "x")); err == nil {
 		t.Error(":ro volume was written")
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalCommit: commit takes the container layer only — a new file and
 // a deletion (kept as a whiteout) — not the init layer; a container of the
 // new image sees the change.
 func TestFinalCommit(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name, img := "mdt-commit", "mdt-committed"
 	removeOnCleanup(t, md, name)
 	t.Cleanup(func() { exec.Command(md, "rmi", img).Run() })
@@ -352,15 +329,12 @@ func TestFinalCommit(t *testing.T) {
 	if _, err := os.Stat(layers[0]); err == nil {
 		t.Error("rmi left the committed layer behind")
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalExportImport: export writes the merged view as `docker export`
 // does; import (plain and gzip) makes an image that runs and has the file.
 func TestFinalExportImport(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-export"
 	removeOnCleanup(t, md, name)
 	for _, img := range []string{"mdt-imported", "mdt-imported-gz"} {
@@ -417,7 +391,6 @@ func TestFinalExportImport(t *testing.T) {
 		mustRun(t, md, "rmi", img)
 	}
 	mustRun(t, md, "rm", name)
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalExec: exec enters the running container's namespaces (its
@@ -430,7 +403,7 @@ func TestFinalExec(t *testing.T) {
 	for _, v := range []struct{ name, bin string }{{"cgo", "minidocker"}, {"nocgo", "minidocker-nocgo"}} {
 		t.Run(v.name, func(t *testing.T) {
 			md := program(t, v.bin)
-			before, dirs := snapshot(t), containerDirs(t)
+			leakChecked(t)
 			name := "mdt-exec-" + v.name
 			id, init := runReady(t, md, name, "-i", "--hostname", "exhost", "--network", "none",
 				"-e", "CTR=yes", "-w", "/tmp", "busybox", "sh", "-c", "echo ready; read x")
@@ -476,7 +449,6 @@ func TestFinalExec(t *testing.T) {
 				t.Errorf("exec -i: %s", r)
 			}
 			mustRun(t, md, "rm", "-f", name)
-			checkNoContainerLeaks(t, before, dirs)
 		})
 	}
 }
@@ -484,9 +456,7 @@ func TestFinalExec(t *testing.T) {
 // TestFinalZombies: minidocker's init reaps orphans: children whose parent
 // exited are adopted by the container's PID 1 and do not stay zombies.
 func TestFinalZombies(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-zombies"
 	_, init := runReady(t, md, name, "-i", "--network", "none", "busybox", "sh", "-c",
 		`for i in 1 2 3 4 5; do sh -c "sleep 1 &"; done; echo ready; read x`)
@@ -514,16 +484,13 @@ func TestFinalZombies(t *testing.T) {
 		t.Errorf("init should have only the command left as child, has %d", n)
 	}
 	mustRun(t, md, "rm", "-f", name)
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalEngineCrash: after kill -9 of the monitor (-d) or of the CLI
 // (foreground), ps shows the container as exited (the kernel killed it
 // with its parent), and rm removes every cgroup and state file.
 func TestFinalEngineCrash(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-crash-monitor"
 	id, init := runReady(t, md, name, "-i", "--network", "none", "-m", "32m", "busybox", "sh", "-c", "echo ready; read x")
 	syscall.Kill(ppid(init), syscall.SIGKILL)
@@ -545,14 +512,11 @@ func TestFinalEngineCrash(t *testing.T) {
 		return regexp.MustCompile(`Exited \(137\).*` + name).MatchString(run(t, md, "ps", "-a").stdout)
 	})
 	mustRun(t, md, "rm", name)
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalCycles: 20 run/rm cycles and 5 parallel runs leave nothing.
 func TestFinalCycles(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	for i := 0; i < 20; i++ {
 		name := fmt.Sprintf("mdt-cycle-%d", i)
 		if i%2 == 0 {
@@ -577,20 +541,16 @@ func TestFinalCycles(t *testing.T) {
 			t.Errorf("parallel run %d: %s", i, r)
 		}
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalTTY: -t gives the command a real terminal from the container's
 // own devpts, with a window size.
 func TestFinalTTY(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	r := mustRun(t, md, "run", "--rm", "-t", "--network", "none", "busybox", "sh", "-c", "tty; stty size")
 	if !strings.Contains(r.stdout, "/dev/pts/0") || !strings.Contains(r.stdout, "24 80") {
 		t.Errorf("run -t: %q", r.stdout)
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalVersionInfo: version and info answer without a container.
@@ -614,9 +574,7 @@ func TestFinalVersionInfo(t *testing.T) {
 // TestFinalHostNetworkAndKill: --network host shares the host's network
 // namespace (and only that); kill sends SIGKILL: Exited (137).
 func TestFinalHostNetworkAndKill(t *testing.T) {
-	requireRoot(t)
-	md := program(t, "minidocker")
-	before, dirs := snapshot(t), containerDirs(t)
+	md := minidockerTest(t)
 	name := "mdt-hostnet"
 	_, init := runReady(t, md, name, "-i", "--network", "host", "busybox", "sh", "-c", "echo ready; read x")
 	pid := fmt.Sprint(init)
@@ -632,7 +590,6 @@ func TestFinalHostNetworkAndKill(t *testing.T) {
 		t.Errorf("after kill: %v", in["State"])
 	}
 	mustRun(t, md, "rm", name)
-	checkNoContainerLeaks(t, before, dirs)
 }
 
 // TestFinalInitProgram: the container's PID 1 is minidocker-init when it
@@ -645,7 +602,7 @@ func TestFinalInitProgram(t *testing.T) {
 	if out, err := exec.Command("cp", md, alone).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v: %s", err, out)
 	}
-	before, dirs := snapshot(t), containerDirs(t)
+	leakChecked(t)
 	for i, c := range []struct{ bin, wantExe string }{
 		{md, filepath.Join(filepath.Dir(md), "minidocker-init")},
 		{alone, alone},
@@ -666,5 +623,4 @@ func TestFinalInitProgram(t *testing.T) {
 		}
 		mustRun(t, c.bin, "rm", "-f", name)
 	}
-	checkNoContainerLeaks(t, before, dirs)
 }
