@@ -3,7 +3,6 @@
 package container
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -115,7 +114,7 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
 		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
 		Mounts: binds(c.Mounts), Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Config.Cmd,
-		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Shape: pid1.SpecShape(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel)}
+		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel)}
 	ports, err := ParsePorts(c.HostConfig.PortBindings)
 	if err != nil {
 		return nil, p.abort(err)
@@ -150,7 +149,7 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	if mode.Kind == "bridge" && mode.Name != "bridge" {
 		refreshHosts(mode.Name) // user networks: the neighbours learn our name, we theirs
 	}
-	err = json.NewEncoder(specW).Encode(spec)
+	_, err = specW.Write(spec.Encode())
 	specW.Close()
 	if err != nil {
 		return nil, p.abort(fmt.Errorf("sending the spec to init: %v", err))

@@ -3,9 +3,9 @@
 package pid1
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -57,18 +57,17 @@ func Init() {
 	var spec Spec
 	// The parent writes the spec only after it has put us in the cgroup and
 	// wired the network: reading it to EOF is also the "go ahead".
-	if err := json.NewDecoder(os.NewFile(3, "spec")).Decode(&spec); err != nil {
-		fmt.Fprintf(status, "error 125 init: reading the spec: %v\n", err)
-		os.Exit(125)
+	b, err := io.ReadAll(os.NewFile(3, "spec"))
+	if err == nil {
+		err = spec.Decode(b)
 	}
-	if spec.Shape != SpecShape() {
+	if err != nil {
 		exe, _ := os.Executable()
-		fmt.Fprintf(status, "error 125 %s is from another build of minidocker: rebuild both (make minidocker)\n", exe)
+		fmt.Fprintf(status, "error 125 %s: reading the spec: %v (rebuild both: make minidocker)\n", exe, err)
 		os.Exit(125)
 	}
 	in := &initProc{spec: spec, status: status}
 	var pid int
-	var err error
 	if spec.JoinNetNS != "" { // first, while /proc is still the host's
 		in.trace("nsenter --net=%s", spec.JoinNetNS)
 		err = joinNetNS(spec.JoinNetNS)
