@@ -28,6 +28,24 @@ func TestFinalRunEcho(t *testing.T) {
 	}
 }
 
+// TestFinalRmIsVolatile: a --rm container's layer is mounted "volatile" (no
+// sync of a layer that is deleted at exit); a kept container's is not. The
+// kernel shows the option as "volatile" (6.1) or "fsync=volatile" (6.12+).
+func TestFinalRmIsVolatile(t *testing.T) {
+	md := minidockerTest(t)
+	overlay := func(args ...string) string {
+		r := mustRun(t, md, append(args, "busybox", "grep", "^overlay / ", "/proc/mounts")...)
+		return r.stdout
+	}
+	if m := overlay("run", "--rm", "--network", "none"); !strings.Contains(m, "volatile") {
+		t.Errorf("run --rm: the container's root is not volatile: %s", m)
+	}
+	if m := overlay("run", "--name", "kept", "--network", "none"); strings.Contains(m, "volatile") || m == "" {
+		t.Errorf("run without --rm: want a non-volatile overlay root, got %q", m)
+	}
+	mustRun(t, md, "rm", "kept")
+}
+
 // TestFinalExitCodes: the container's status, 127 not found, 126 cannot
 // invoke, 137 killed by SIGKILL.
 func TestFinalExitCodes(t *testing.T) {

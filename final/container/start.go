@@ -114,7 +114,8 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
 		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
 		Mounts: binds(c.Mounts), Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Config.Cmd,
-		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel)}
+		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel),
+		Volatile: c.HostConfig.AutoRemove}
 	ports, err := ParsePorts(c.HostConfig.PortBindings)
 	if err != nil {
 		return nil, p.abort(err)

@@ -29,6 +29,8 @@ type Spec struct {
 	// container:C): init setns(2)es into it before anything else.
 	JoinNetNS string
 	Debug     bool
+	// Volatile (run --rm): the container layer is thrown away at exit.
+	Volatile bool
 }
 
 // region wire
@@ -49,6 +51,7 @@ func (s *Spec) fields() []field {
 		{"Cwd", &s.Cwd, nil, nil, nil}, {"Args", nil, &s.Args, nil, nil},
 		{"Tty", nil, nil, &s.Tty, nil}, {"NetNS", nil, nil, &s.NetNS, nil},
 		{"JoinNetNS", &s.JoinNetNS, nil, nil, nil}, {"Debug", nil, nil, &s.Debug, nil},
+		{"Volatile", nil, nil, &s.Volatile, nil},
 	}
 }
 

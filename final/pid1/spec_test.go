@@ -13,7 +13,7 @@ import (
 func TestSpecRoundTrip(t *testing.T) {
 	in := Spec{ID: "abc", Hostname: "h", Lower: []string{"/l/init", "/l/1"}, Upper: "/u", Work: "/w", Merged: "/m",
 		Mounts: []Mount{{"/src a", "/dst:b", true}, {"/s", "/d", false}},
-		Env: []string{"A=1", "B=two words\nand a line", "EMPTY="}, Cwd: "/", Args: []string{"sh", "-c", "echo 'x y'", ""},
+		Env:    []string{"A=1", "B=two words\nand a line", "EMPTY="}, Cwd: "/", Args: []string{"sh", "-c", "echo 'x y'", ""},
 		Tty: true, JoinNetNS: "/proc/7/ns/net", Debug: true}
 	var out Spec
 	if err := out.Decode(in.Encode()); err != nil {
