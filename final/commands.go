@@ -751,7 +751,7 @@ func rmiCmd(c *cli.Context) error {
 func versionCmd(c *cli.Context) error {
 	fmt.Printf("Client: minidocker\n Version:    %s\n Go version: %s\n OS/Arch:    %s/%s\n Exec:       %s\n",
 		Version, runtime.Version(), runtime.GOOS, runtime.GOARCH,
-		map[bool]string{true: "setns in a C constructor (cgo)", false: "nsenter(1) (built without cgo)"}[container.HaveNsenter])
+		container.ExecHelperName())
 	return nil
 }
 

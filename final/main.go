@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/container"
+	"github.com/minidocker/build-your-own-docker/final/nsenter"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -37,8 +38,8 @@ func main() {
 		case "monitor": // the per-container monitor of `run -d`
 			setupLogging(os.Getenv("MINIDOCKER_DEBUG") != "")
 			os.Exit(container.Monitor(os.Args[2]))
-		case "exec-helper": // `exec`'s helper, already in the container's namespaces
-			os.Exit(container.ExecHelper())
+		case "exec-helper": // `exec`'s helper when minidocker-nsenter is not beside us
+			os.Exit(nsenter.Helper())
 		}
 	}
 	app := newApp()

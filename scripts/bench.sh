@@ -17,10 +17,8 @@ command -v runc >/dev/null || { echo "bench: needs runc: apt-get install -y runc
 
 tmp=$(mktemp -d /tmp/minidocker-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-# The same build as `make minidocker`: static, with the C constructor for exec,
-# and minidocker-init beside it.
-go build -tags netgo,osusergo,urfave_cli_no_docs -ldflags '-s -w -extldflags=-static' -o "$tmp/minidocker" ./final 2>/dev/null ||
-  CGO_ENABLED=0 go build -o "$tmp/minidocker" ./final
+# The same build as `make minidocker` (exec's helper is not needed here).
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -ldflags '-s -w' -o "$tmp/minidocker" ./final
 CGO_ENABLED=0 go build -ldflags '-s -w' -o "$tmp/minidocker-init" ./final/minidocker-init
 CGO_ENABLED=0 go build -o "$tmp/benchpair" ./tools/benchpair
 md=$tmp/minidocker bp=$tmp/benchpair

@@ -223,16 +223,18 @@ mkdir -p "$work/bin" "$work/test" "$work/guest"
 broken=()
 say "building programs and test binaries"
 # The programs under test, named and built as the harness (tests/harness_test.go)
-# would build them itself: stepNN-* by folder name and ./final as minidocker
-# with Go's default cgo setting, ./final again as minidocker-nocgo without cgo,
-# tools/NAME static (CGO_ENABLED=0) so they run in the busybox rootfs.
+# would build them itself: stepNN-* by folder name; ./final as minidocker
+# without cgo, with minidocker-init and minidocker-nsenter (cgo) beside it, and
+# again as minidocker-cgo with cgo; tools/NAME static (CGO_ENABLED=0) so they
+# run in the busybox rootfs.
 for d in step[0-9][0-9]-*/ final/ tools/*/; do
   [ -d "$d" ] || continue
   d=${d%/}
   case $d in
-    final) go build -o "$work/bin/minidocker" ./final || broken+=(./final)
+    final) CGO_ENABLED=0 go build -o "$work/bin/minidocker" ./final || broken+=(./final)
       CGO_ENABLED=0 go build -o "$work/bin/minidocker-init" ./final/minidocker-init || broken+=(./final/minidocker-init)
-      CGO_ENABLED=0 go build -o "$work/bin/minidocker-nocgo" ./final || broken+=("./final (CGO_ENABLED=0)") ;;
+      CGO_ENABLED=1 go build -o "$work/bin/minidocker-nsenter" ./final/minidocker-nsenter || broken+=(./final/minidocker-nsenter)
+      CGO_ENABLED=1 go build -o "$work/bin/minidocker-cgo" ./final || broken+=("./final (cgo)") ;;
     tools/*) CGO_ENABLED=0 go build -o "$work/bin/$(basename "$d")" "./$d" || broken+=("./$d") ;;
     *) go build -o "$work/bin/$d" "./$d" || broken+=("./$d") ;;
   esac

@@ -413,14 +413,30 @@ func TestFinalExportImport(t *testing.T) {
 
 // TestFinalExec: exec enters the running container's namespaces (its
 // hostname, its mount table with the image as /, its PID namespace) and
-// its cgroup; exit status passes through. Tested with the cgo build (C
-// constructor + setns) and the CGO_ENABLED=0 build (nsenter(1) fallback).
+// its cgroup; exit status passes through. Tested the three ways exec can
+// go in: minidocker-nsenter beside minidocker (`make minidocker`: C
+// constructor + setns), minidocker built with cgo alone (`go run ./final`:
+// the same constructor in the CLI) and without cgo alone (nsenter(1)).
 func TestFinalExec(t *testing.T) {
 	requireRoot(t)
 	marker := hostMarker(t)
-	for _, v := range []struct{ name, bin string }{{"cgo", "minidocker"}, {"nocgo", "minidocker-nocgo"}} {
+	for _, v := range []struct {
+		name, bin string
+		alone     bool
+		helper    string
+	}{
+		{"helper", "minidocker", false, "minidocker-nsenter (setns in a C constructor)"},
+		{"cgo", "minidocker-cgo", true, "minidocker exec-helper (setns in a C constructor"},
+		{"nocgo", "minidocker", true, "nsenter(1)"},
+	} {
 		t.Run(v.name, func(t *testing.T) {
 			md := program(t, v.bin)
+			if v.alone {
+				md = alone(t, md)
+			}
+			if r := mustRun(t, md, "version"); !strings.Contains(r.stdout, v.helper) {
+				t.Fatalf("want exec by %q, %s", v.helper, r)
+			}
 			leakChecked(t)
 			name := "mdt-exec-" + v.name
 			id, init := runReady(t, md, name, "-i", "--hostname", "exhost", "--network", "none",
@@ -442,6 +458,12 @@ func TestFinalExec(t *testing.T) {
 			}
 			if r := run(t, md, "exec", name, "no-such-command"); r.code != 127 {
 				t.Errorf("exec of a missing command: want 127, %s", r)
+			}
+			// -t: a terminal; with the constructor, one of the container's
+			// own /dev/pts (nsenter(1) cannot hand one back: the host's).
+			wantTTY := map[bool]string{true: "/dev/pts/0\nisatty\n24 80\n", false: "not a tty\nisatty\n24 80\n"}[v.name != "nocgo"]
+			if r := mustRun(t, md, "exec", "-t", name, "sh", "-c", "tty; [ -t 0 ] && echo isatty; stty size"); strings.ReplaceAll(r.stdout, "\r", "") != wantTTY {
+				t.Errorf("exec -t: want %q, %s", wantTTY, r)
 			}
 			// From the host: the exec'd process has the container's namespaces and cgroup.
 			l := start(t, md, "exec", "-i", name, "sh", "-c", "echo inside; read x")
@@ -616,14 +638,11 @@ func TestFinalHostNetworkAndKill(t *testing.T) {
 func TestFinalInitProgram(t *testing.T) {
 	requireRoot(t)
 	md := program(t, "minidocker")
-	alone := filepath.Join(t.TempDir(), "minidocker")
-	if out, err := exec.Command("cp", md, alone).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v: %s", err, out)
-	}
+	self := alone(t, md)
 	leakChecked(t)
 	for i, c := range []struct{ bin, wantExe string }{
 		{md, filepath.Join(filepath.Dir(md), "minidocker-init")},
-		{alone, alone},
+		{self, self},
 	} {
 		name := fmt.Sprintf("mdt-init-%d", i)
 		id, pid := runReady(t, c.bin, name, "-i", "--network", "none", "busybox", "sh", "-c", "echo ready; read x")

@@ -76,15 +76,17 @@ func requireRoot(t *testing.T) {
 }
 
 // program returns the path of a built program: a step folder (step01-uts),
-// "minidocker" (./final, with cgo: exec's C constructor), "minidocker-nocgo"
-// (./final without cgo: exec's nsenter(1) fallback), "minidocker-init"
-// (built beside both, as `make minidocker` does) or a tool (tools/NAME,
-// built static so it runs in the busybox rootfs). Each is built once per
-// test binary.
+// "minidocker" (./final without cgo, as `make minidocker` builds it, with
+// minidocker-init and minidocker-nsenter built beside it), "minidocker-cgo"
+// (./final with cgo: exec's C constructor in the CLI itself, as with
+// `go run ./final`), "minidocker-init", "minidocker-nsenter" (with cgo) or a
+// tool (tools/NAME, built static so it runs in the busybox rootfs). Each is
+// built once per test binary.
 func program(t *testing.T, name string) string {
 	t.Helper()
-	if strings.HasPrefix(name, "minidocker") && name != "minidocker-init" {
-		program(t, "minidocker-init") // beside it, as `make minidocker` puts it
+	if name == "minidocker" || name == "minidocker-cgo" {
+		program(t, "minidocker-init") // beside it, as `make minidocker` puts them
+		program(t, "minidocker-nsenter")
 	}
 	b, _ := builds.LoadOrStore(name, &buildOnce{})
 	bo := b.(*buildOnce)
@@ -94,16 +96,17 @@ func program(t *testing.T, name string) string {
 			return // prebuilt (MINIDOCKER_BIN_DIR)
 		}
 		pkg, cgo := "./"+name, "1"
-		switch {
-		case name == "minidocker-init":
-			pkg, cgo = "./final/minidocker-init", "0"
-		case strings.HasPrefix(name, "minidocker"):
+		switch name {
+		case "minidocker":
+			pkg, cgo = "./final", "0"
+		case "minidocker-cgo":
 			pkg = "./final"
-			if name == "minidocker-nocgo" {
-				cgo = "0"
+		case "minidocker-init", "minidocker-nsenter":
+			pkg, cgo = "./final/"+name, map[string]string{"minidocker-init": "0", "minidocker-nsenter": "1"}[name]
+		default:
+			if !strings.HasPrefix(name, "step") {
+				pkg, cgo = "./tools/"+name, "0"
 			}
-		case !strings.HasPrefix(name, "step"):
-			pkg, cgo = "./tools/"+name, "0"
 		}
 		cmd := exec.Command("go", "build", "-o", bo.path, pkg)
 		cmd.Dir = repoRoot
@@ -116,6 +119,17 @@ func program(t *testing.T, name string) string {
 		t.Fatal(bo.err)
 	}
 	return bo.path
+}
+
+// alone copies a built program into a directory of its own, where it finds
+// no minidocker-init or minidocker-nsenter beside it (as after `go run`).
+func alone(t *testing.T, bin string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), filepath.Base(bin))
+	if out, err := exec.Command("cp", bin, p).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	return p
 }
 
 // rootfs is the busybox rootfs that `make rootfs` builds.

@@ -169,16 +169,27 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 // start time grows with its size, and init's start is on the path of every
 // run: the small program saves a few milliseconds each time.
 var initProgram = sync.OnceValue(func() string {
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), "minidocker-init")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0111 != 0 {
-			return p
-		}
+	if p := beside("minidocker-init"); p != "" {
+		return p
 	}
 	return "/proc/self/exe"
 })
 
 // endregion initprogram
+
+// beside is the path of the executable program name in this binary's
+// directory, or "" when there is none.
+func beside(name string) string {
+	self, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0111 == 0 {
+		return ""
+	}
+	return p
+}
 
 // prepare makes the container's directories and its cgroup.
 func (p *Process) prepare() error {

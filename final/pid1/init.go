@@ -116,19 +116,21 @@ func (in *initProc) setup() (int, error) {
 	// The layers, stacked: the image's read-only layers and the init layer
 	// below, the container's writable layer on top (copy-on-write).
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(s.Lower, ":"), s.Upper, s.Work)
-	err := errors.New("")
+	volatile := ""
 	if s.Volatile {
 		// run --rm: the container layer is deleted at exit, so it need not
 		// reach the disk. "volatile" (Linux 5.10+) skips every sync of the
 		// upper layer, the one at unmount too, which would otherwise wait
 		// for the writeback of the whole host filesystem below it (podman
-		// does the same for --rm). An older kernel refuses the option.
-		err = in.mount("overlay", s.Merged, "overlay", 0, opts+",volatile")
+		// does the same for --rm).
+		volatile = ",volatile"
+	}
+	err := in.mount("overlay", s.Merged, "overlay", 0, opts+volatile)
+	if err != nil && volatile != "" { // a kernel before 5.10 refuses it
+		err = in.mount("overlay", s.Merged, "overlay", 0, opts)
 	}
 	if err != nil {
-		if err := in.mount("overlay", s.Merged, "overlay", 0, opts); err != nil {
-			return 0, err
-		}
+		return 0, err
 	}
 	for _, m := range s.Mounts {
 		if err := in.bind(m); err != nil {

@@ -1,6 +1,6 @@
 //go:build linux && cgo
 
-package container
+package nsenter
 
 // region nsenter
 
@@ -62,7 +62,7 @@ __attribute__((constructor)) static void minidocker_nsenter(void) {
 		_exit(125);
 	}
 	if (child == 0)
-		return; // on to the Go runtime and ExecHelper, inside
+		return; // on to the Go runtime and Helper, inside
 	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2};
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		signal(sigs[i], forward);
@@ -77,5 +77,5 @@ import "C"
 
 // endregion nsenter
 
-// HaveNsenter: this binary has the C constructor (built with cgo).
-const HaveNsenter = true
+// Constructor: this binary has the C constructor (built with cgo).
+const Constructor = true
