@@ -12,6 +12,8 @@ pkgs=(
   procps         # ps, to compare with what the container sees
   stress-ng      # real load for the cgroup tests
   runc           # the reference runtime minidocker is benchmarked against
+  gcc            # cgo, for minidocker-nsenter: exec's C constructor
+  libc6-dev      # its C headers and the static libc
   make
 )
 
