@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -96,7 +95,6 @@ func commands() []*cli.Command {
 }
 
 // region run
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 // minPidsLimit leaves the user's command a few tasks beside init's threads.
 const minPidsLimit = 12
@@ -137,7 +135,7 @@ func newRecord(c *cli.Context) (*state.Container, error) {
 		return nil, err
 	}
 	name := c.String("name")
-	if name != "" && !nameRE.MatchString(name) {
+	if name != "" && !network.ValidName(name) {
 		return nil, fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
 	var mounts []state.Mount
@@ -646,7 +644,7 @@ func importCmd(c *cli.Context) error {
 	if err := needArgs(c, 2, "import TAR NAME"); err != nil {
 		return err
 	}
-	if !nameRE.MatchString(strings.TrimSuffix(c.Args().Get(1), ":latest")) {
+	if !network.ValidName(strings.TrimSuffix(c.Args().Get(1), ":latest")) {
 		return fmt.Errorf("invalid image name %q", c.Args().Get(1))
 	}
 	im, err := image.Import(c.Args().Get(0), c.Args().Get(1))
@@ -710,7 +708,7 @@ func commitCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if !nameRE.MatchString(strings.TrimSuffix(c.Args().Get(1), ":latest")) {
+	if !network.ValidName(strings.TrimSuffix(c.Args().Get(1), ":latest")) {
 		return fmt.Errorf("invalid image name %q", c.Args().Get(1))
 	}
 	base, err := image.Get(ct.ImageID)

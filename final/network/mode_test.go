@@ -1,6 +1,9 @@
 package network
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestParseMode(t *testing.T) {
 	for in, want := range map[string]Mode{"": {Kind: "bridge", Name: "bridge"}, "bridge": {Kind: "bridge", Name: "bridge"},
@@ -22,5 +25,16 @@ func TestParseMode(t *testing.T) {
 	}
 	if mac := MacFor(Default().Gateway).String(); mac != "02:42:ac:1d:00:01" {
 		t.Errorf("MacFor = %s", mac)
+	}
+}
+
+// ValidName is Docker's name rule, [a-zA-Z0-9][a-zA-Z0-9_.-]*, by hand.
+func TestValidName(t *testing.T) {
+	re := regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+	for _, s := range []string{"", "a", "9", "web-1", "my_net.v2", "-a", "_a", ".a", "a b", "a/b", "a:b",
+		"é", "aé", "A-Z_0.9", "a\n", "a-", "a..", "ä1", "x\x00"} {
+		if got, want := ValidName(s), re.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

@@ -131,7 +131,7 @@ func Create(name, subnet, gateway string) (*Network, error) {
 	if Predefined[name] != "" {
 		return nil, fmt.Errorf("network %s is predefined: choose another name", name)
 	}
-	if !NameRE.MatchString(name) {
+	if !ValidName(name) {
 		return nil, fmt.Errorf("invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
 	if _, err := Get("bridge"); err != nil { // the default's range is taken too
