@@ -219,7 +219,11 @@ func binds(ms []state.Mount) []pid1.Mount {
 // pty's master with -t, then "ok PID" or "error CODE MESSAGE". EOF first
 // means init died.
 func readStatus(fd int) (pty *os.File, err error) {
-	buf, oob := make([]byte, 64*1024), make([]byte, unix.CmsgSpace(4))
+	// One message per read; the longest is a --debug trace of the overlay
+	// mount, whose options the kernel caps at a page. (Not 64 KiB: a buffer
+	// that size would sit on the goroutine's stack and make Go copy the
+	// stack to a bigger one, on every start.)
+	buf, oob := make([]byte, 8192), make([]byte, unix.CmsgSpace(4))
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, 0)
 		if err == unix.EINTR {

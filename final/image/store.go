@@ -73,6 +73,16 @@ func List() ([]*Image, error) {
 
 // Find resolves a name (busybox, busybox:latest), an id or an id prefix.
 func Find(ref string) (*Image, error) {
+	if id := strings.TrimPrefix(ref, "sha256:"); len(id) == 64 {
+		// A full id (the container's record has one): its file, without
+		// reading every other image's.
+		if b, err := os.ReadFile(filepath.Join(imagesDir(), id+".json")); err == nil {
+			var im Image
+			if json.Unmarshal(b, &im) == nil && im.ID == id {
+				return &im, nil
+			}
+		}
+	}
 	ims, err := List()
 	if err != nil {
 		return nil, err
