@@ -273,6 +273,11 @@ func runForeground(rec *state.Container) error {
 			go func(r, out *os.File) { defer copying.Done(); logw.Copy(r, stream, out); r.Close() }(r, out)
 		}
 	}
+	// Ctrl-C and kill reach the container (docker run's --sig-proxy).
+	// Registered while the container starts: it costs a round trip between
+	// two of the Go runtime's threads per signal, done here while init boots.
+	sigs := make(chan os.Signal, 4)
+	go signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	p, err := container.Start(rec, stdio)
 	for i, f := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
 		if stdio[i] == f {
@@ -297,16 +302,17 @@ func runForeground(rec *state.Container) error {
 		copying.Add(1)
 		go func() { defer copying.Done(); logw.Copy(master, "stdout", os.Stdout) }()
 	}
-	// Ctrl-C and kill reach the container (docker run's --sig-proxy).
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	// Forwarded through a pidfd, not kill(PID): once we have reaped init, a
+	// signal still arriving goes to the ended process (a no-op), never to
+	// an unrelated process that got the PID again. So the handlers can stay
+	// until we exit; unregistering them would cost round trips again.
+	pidfd, _ := unix.PidfdOpen(p.Pid(), 0)
 	go func() {
 		for s := range sigs {
-			unix.Kill(p.Pid(), s.(unix.Signal))
+			unix.PidfdSendSignal(pidfd, s.(unix.Signal), nil, 0)
 		}
 	}()
 	code, oom := p.Wait()
-	signal.Stop(sigs)
 	copying.Wait()
 	if master != nil {
 		master.Close()

@@ -46,6 +46,23 @@ func TestFinalRmIsVolatile(t *testing.T) {
 	mustRun(t, md, "rm", "kept")
 }
 
+// TestFinalSigProxy: SIGTERM and SIGINT sent to a foreground `run` reach
+// the container's command (docker run's --sig-proxy), through init.
+func TestFinalSigProxy(t *testing.T) {
+	md := minidockerTest(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		l := start(t, md, "run", "--rm", "--network", "none", "busybox", "sh", "-c",
+			`trap 'echo got TERM; exit 3' TERM; trap 'echo got INT; exit 4' INT; echo ready; while :; do sleep 0.1; done`)
+		l.waitFor("ready")
+		l.cmd.Process.Signal(sig)
+		r := l.finish()
+		want := map[syscall.Signal]string{syscall.SIGTERM: "got TERM", syscall.SIGINT: "got INT"}[sig]
+		if !strings.Contains(r.stdout, want) || r.code != map[syscall.Signal]int{syscall.SIGTERM: 3, syscall.SIGINT: 4}[sig] {
+			t.Errorf("%v to minidocker run: want %q and the trap's exit code, %s", sig, want, r)
+		}
+	}
+}
+
 // TestFinalExitCodes: the container's status, 127 not found, 126 cannot
 // invoke, 137 killed by SIGKILL.
 func TestFinalExitCodes(t *testing.T) {
