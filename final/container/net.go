@@ -102,14 +102,19 @@ func ParsePorts(flags []string) ([]state.PortBinding, error) {
 // identical rule of a newer container that got the same address), the
 // veth and the address, and the names in the neighbours' /etc/hosts.
 func releaseNetwork(c *state.Container) {
-	state.Update(c.ID, func(r *state.Container) error {
-		if len(r.Network.Rules) == 0 {
-			return errUnchanged
-		}
-		network.DeleteRules(r.Network.Rules)
-		r.Network.Rules = nil
-		return nil
-	})
+	// No -p rules in our copy of the record: none were ever added (they are
+	// added at start, before any copy a command holds is read), so no lock
+	// and no read of the record is needed.
+	if len(c.Network.Rules) > 0 {
+		state.Update(c.ID, func(r *state.Container) error {
+			if len(r.Network.Rules) == 0 {
+				return errUnchanged
+			}
+			network.DeleteRules(r.Network.Rules)
+			r.Network.Rules = nil
+			return nil
+		})
+	}
 	mode, _ := network.ParseMode(c.HostConfig.NetworkMode)
 	if mode.Kind != "bridge" {
 		return
