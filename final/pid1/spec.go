@@ -93,6 +93,8 @@ func (s *Spec) Encode() []byte {
 	return b
 }
 
+// endregion wire
+
 // Decode fills s from Encode's bytes.
 func (s *Spec) Decode(b []byte) error {
 	words := strings.Split(string(b), "\x00")
@@ -146,8 +148,6 @@ func (s *Spec) Decode(b []byte) error {
 	}
 	return nil
 }
-
-// endregion wire
 
 // shape names the fields in wire order, with their kinds.
 func shape(fs []field) string {
