@@ -111,7 +111,8 @@ func (s *Spec) Decode(b []byte) error {
 	count := func() int {
 		n, err := strconv.Atoi(next())
 		if err != nil || n < 0 || n > len(words) {
-			return -1
+			short = true // a bad count: what follows cannot be read
+			return 0
 		}
 		return n
 	}
@@ -124,27 +125,19 @@ func (s *Spec) Decode(b []byte) error {
 		case f.str != nil:
 			*f.str = next()
 		case f.list != nil:
-			n := count()
-			if n < 0 {
-				return fmt.Errorf("bad spec: %s", f.name)
-			}
-			for i := 0; i < n; i++ {
+			for n := count(); n > 0; n-- {
 				*f.list = append(*f.list, next())
 			}
 		case f.flag != nil:
 			*f.flag = next() == "1"
 		case f.mounts != nil:
-			n := count()
-			if n < 0 {
-				return fmt.Errorf("bad spec: %s", f.name)
-			}
-			for i := 0; i < n; i++ {
+			for n := count(); n > 0; n-- {
 				*f.mounts = append(*f.mounts, Mount{Source: next(), Destination: next(), RW: next() == "rw"})
 			}
 		}
 	}
 	if short || len(words) != 1 || words[0] != "" {
-		return errors.New("bad spec: cut short or with trailing data")
+		return errors.New("bad spec: cut short, a bad count or trailing data")
 	}
 	return nil
 }
