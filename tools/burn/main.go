@@ -1,3 +1,5 @@
+//go:build unix
+
 // burn keeps one CPU busy for a wall-clock duration and then prints how much
 // CPU time it got. Used by the step04 tests and docs: under --cpus 0.5 a
 // two-second burn gets about one second of CPU; the rest of the time the

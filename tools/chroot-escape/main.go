@@ -1,3 +1,5 @@
+//go:build linux
+
 // chroot-escape: the classic way out of a chroot, for the step03 chapter.
 //
 // chroot(2) changes only where "/" resolves for path lookups; it does not move
