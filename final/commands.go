@@ -95,7 +95,6 @@ func commands() []*cli.Command {
 }
 
 // region run
-
 // minPidsLimit leaves the user's command a few tasks beside init's threads.
 const minPidsLimit = 12
 

@@ -101,8 +101,10 @@ func program(t *testing.T, name string) string {
 			pkg, cgo = "./final", "0"
 		case "minidocker-cgo":
 			pkg = "./final"
-		case "minidocker-init", "minidocker-nsenter":
-			pkg, cgo = "./final/"+name, map[string]string{"minidocker-init": "0", "minidocker-nsenter": "1"}[name]
+		case "minidocker-init":
+			pkg, cgo = "./final/"+name, "0"
+		case "minidocker-nsenter":
+			pkg = "./final/" + name
 		default:
 			if !strings.HasPrefix(name, "step") {
 				pkg, cgo = "./tools/"+name, "0"

@@ -58,17 +58,25 @@ func List() ([]*Image, error) {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(imagesDir(), e.Name()))
-		if err != nil {
-			continue
-		}
-		var im Image
-		if json.Unmarshal(b, &im) == nil {
-			out = append(out, &im)
+		if im, err := load(strings.TrimSuffix(e.Name(), ".json")); err == nil {
+			out = append(out, im)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil
+}
+
+// load reads the record images/ID.json.
+func load(id string) (*Image, error) {
+	b, err := os.ReadFile(filepath.Join(imagesDir(), id+".json"))
+	if err != nil {
+		return nil, err
+	}
+	var im Image
+	if err := json.Unmarshal(b, &im); err != nil {
+		return nil, err
+	}
+	return &im, nil
 }
 
 // Find resolves a name (busybox, busybox:latest), an id or an id prefix.
@@ -76,11 +84,8 @@ func Find(ref string) (*Image, error) {
 	if id := strings.TrimPrefix(ref, "sha256:"); len(id) == 64 {
 		// A full id (the container's record has one): its file, without
 		// reading every other image's.
-		if b, err := os.ReadFile(filepath.Join(imagesDir(), id+".json")); err == nil {
-			var im Image
-			if json.Unmarshal(b, &im) == nil && im.ID == id {
-				return &im, nil
-			}
+		if im, err := load(id); err == nil && im.ID == id {
+			return im, nil
 		}
 	}
 	ims, err := List()

@@ -4,5 +4,5 @@
 // then becomes the command. `make minidocker` builds it, with cgo, as its own
 // small program, minidocker-nsenter, beside minidocker; so the minidocker
 // CLI itself needs no cgo, and starts faster for it. Chapter:
-// docs/07-final.md ("exec: entering a running container").
+// docs/07-final.md ("exec: setns before the Go runtime starts").
 package nsenter
