@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minidocker/build-your-own-docker/internal/needroot"
 )
 
 var (
@@ -66,13 +68,7 @@ func TestMain(m *testing.M) {
 // MINIDOCKER_REQUIRE_ROOT is set: CI must never pass on skipped tests.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" || os.Getenv("MINIDOCKER_REQUIRE_ROOT") != "" {
-		t.Fatal("this test needs root, and CI/MINIDOCKER_REQUIRE_ROOT forbids skipping it: run as root")
-	}
-	t.Skip("needs root: run `sudo make test`")
+	needroot.Require(t)
 }
 
 // program returns the path of a built program: a step folder (step01-uts),
