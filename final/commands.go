@@ -20,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/minidocker/build-your-own-docker/final/archive"
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/image"
@@ -688,7 +689,7 @@ func exportCmd(c *cli.Context) error {
 	// The merged view without the init layer: the container's upper layer
 	// stacked on the image's layers, mounted read-only where only we see it.
 	lower := append([]string{filepath.Join(state.Dir(ct.ID), "upper")}, im.LowerDirs()...)
-	err = image.WithMerged(lower, func(dir string) error { return image.Tar(out, dir) })
+	err = image.WithMerged(lower, func(dir string) error { return archive.Tar(out, dir) })
 	if o := output; o != "" {
 		if e := out.Close(); err == nil {
 			err = e

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minidocker/build-your-own-docker/final/archive"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -150,10 +151,18 @@ func save(im *Image) error {
 // endregion save
 
 // newLayer makes an empty layer directory and returns its id and path.
+// The layer store is 0700: layers hold what images hold (setuid-root
+// programs among them), and no user of the host may reach them there.
 func newLayer() (string, string, error) {
 	id := state.NewID()
 	dir := LayerDir(id)
-	if err := os.MkdirAll(dir, 0755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0700); err != nil {
+		return "", "", err
+	}
+	if err := os.Chmod(filepath.Dir(dir), 0700); err != nil {
+		return "", "", err
+	}
+	if err := os.Mkdir(dir, 0755); err != nil {
 		return "", "", err
 	}
 	return id, dir, nil
@@ -189,12 +198,15 @@ func Import(tarPath, name string) (*Image, error) {
 		return nil, err
 	}
 	trace("mkdir %s && tar -C %s -xf %s", dir, dir, tarPath)
-	size, err := Untar(r, dir)
+	res, err := archive.Extract(r, dir, archive.Limits{})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("import %s: %v", tarPath, err)
+		return nil, fmt.Errorf("import %s: refused: %v", tarPath, err)
 	}
-	im, err := finish(name, "imported from "+tarPath, "", []string{id}, size)
+	for why, n := range res.Skipped {
+		logrus.Warnf("import %s: left out: %s (%d)", tarPath, why, n)
+	}
+	im, err := finish(name, "imported from "+tarPath, "", []string{id}, res.Bytes)
 	if err != nil {
 		os.RemoveAll(dir)
 	}
@@ -208,7 +220,7 @@ func ImportDir(src, name, comment string) (*Image, error) {
 		return nil, err
 	}
 	trace("cp -a %s/. %s", src, dir)
-	size, err := CopyTree(src, dir)
+	size, err := archive.CopyTree(src, dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -231,7 +243,7 @@ func Commit(base *Image, upper, name, comment string) (*Image, error) {
 		return nil, err
 	}
 	trace("cp -a %s/. %s", upper, dir)
-	size, err := CopyTree(upper, dir)
+	size, err := archive.CopyTree(upper, dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
