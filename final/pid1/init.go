@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/minidocker/build-your-own-docker/final/inroot"
 	"golang.org/x/sys/unix"
 )
 
@@ -156,32 +157,67 @@ func (in *initProc) setup() (int, error) {
 
 // region bind
 // bind mounts a host directory (or file) into the container: -v SRC:DST[:ro].
-// A read-only bind needs a second mount call: MS_RDONLY is ignored on the
-// first MS_BIND, only a remount applies it.
+// DST is a path of the container's, so it is resolved inside the
+// container's root (openat2 RESOLVE_IN_ROOT, package inroot), not on the
+// host: an image whose /data is a symlink to / or ../../.. gets the bind
+// on its own /, never on the host's (runc's CVE-2021-30465 was this). The
+// mount goes onto /proc/self/fd/N, the descriptor that lookup returned,
+// so no second lookup can be redirected. A read-only bind needs a second
+// mount call: MS_RDONLY is ignored on the first MS_BIND, only a remount
+// applies it (onto the mount just made: the path is opened again).
 func (in *initProc) bind(m Mount) error {
-	target := filepath.Join(in.spec.Merged, m.Destination)
 	fi, err := os.Stat(m.Source)
 	if err != nil {
 		return fmt.Errorf("volume %s: %v", m.Source, err)
 	}
-	if fi.IsDir() {
-		err = os.MkdirAll(target, 0755)
-	} else if err = os.MkdirAll(filepath.Dir(target), 0755); err == nil {
-		var f *os.File
-		if f, err = os.OpenFile(target, os.O_CREATE, 0644); err == nil {
-			f.Close()
-		}
+	root, err := unix.Open(in.spec.Merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
 	}
+	defer unix.Close(root)
+	target, err := mountpoint(root, m.Destination, fi.IsDir())
 	if err != nil {
 		return fmt.Errorf("volume target %s: %v", m.Destination, err)
 	}
-	if err := in.mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	in.trace("mount --rbind %s %s  # %s resolved inside the container's root", m.Source, filepath.Join(in.spec.Merged, m.Destination), m.Destination)
+	err = unix.Mount(m.Source, inroot.ProcPath(target), "", unix.MS_BIND|unix.MS_REC, "")
+	unix.Close(target)
+	if err != nil {
+		return fmt.Errorf("mount --rbind %s %s: %v", m.Source, m.Destination, err)
+	}
+	if m.RW {
+		return nil
+	}
+	mounted, err := inroot.Open(root, m.Destination, unix.O_PATH)
+	if err != nil {
 		return err
 	}
-	if !m.RW {
-		return in.mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	defer unix.Close(mounted)
+	return in.mount("", inroot.ProcPath(mounted), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+}
+
+// mountpoint makes (if missing) and opens the mount point dst inside the
+// container's root: a directory for a directory, an empty file for a file.
+func mountpoint(root int, dst string, dir bool) (int, error) {
+	if dir {
+		return inroot.MkdirAll(root, dst, 0755)
 	}
-	return nil
+	parentDir, base := inroot.Split(dst)
+	if base == "" {
+		return -1, errors.New("a file cannot be mounted on the container's /")
+	}
+	parent, err := inroot.MkdirAll(root, parentDir, 0755)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Openat(parent, base, unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0644)
+	unix.Close(parent)
+	if err == nil {
+		unix.Close(fd)
+	} else if err != unix.ELOOP && err != unix.EISDIR { // a symlink (followed below, inside the root) or a directory
+		return -1, err
+	}
+	return inroot.Open(root, dst, unix.O_PATH)
 }
 
 // endregion bind
@@ -214,7 +250,9 @@ func (in *initProc) mountSpecial() error {
 		{"sysfs", "/sys", "sysfs", unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
 		{"tmpfs", "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
 	} {
-		os.MkdirAll(m.dst, 0755)
+		if err := realDir(m.dst); err != nil {
+			return err
+		}
 		if err := in.mount(m.src, m.dst, m.fs, m.flags, m.data); err != nil {
 			return err
 		}
@@ -231,7 +269,7 @@ func (in *initProc) mountSpecial() error {
 	}
 	in.trace("mknod /dev/{null,zero,full,random,urandom,tty}")
 	for _, dir := range []string{"/dev/pts", "/dev/shm"} {
-		os.Mkdir(dir, 0755)
+		os.Mkdir(dir, 0755) // on the fresh tmpfs: no image file can be there
 	}
 	if err := in.mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
 		return err
@@ -242,6 +280,24 @@ func (in *initProc) mountSpecial() error {
 	for link, target := range map[string]string{"/dev/ptmx": "pts/ptmx", "/dev/fd": "/proc/self/fd",
 		"/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"} {
 		os.Symlink(target, link)
+	}
+	return nil
+}
+
+// realDir makes dir if it is missing and refuses a symlink: the image
+// decides what /proc or /sys are in its tree, and a /proc that is a link
+// to elsewhere would put the kernel's files where a volume or an LSM rule
+// does not expect them (runc refuses the same, CVE-2019-19921).
+func realDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if os.IsNotExist(err) {
+		return os.Mkdir(dir, 0755)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return errorf(125, "the image's %s is not a directory (%s): refusing to mount over it", dir, fi.Mode().Type())
 	}
 	return nil
 }
