@@ -299,3 +299,41 @@ bash `+script+` >/dev/null
 		"rules-left": `[1-9]\d*`, "links-same": "yes", "rules-same": "yes", "files": "0", "again": "1",
 	})
 }
+
+// TestFinalNetAfterStep06: the learner's order. step06 makes minidocker0
+// and its own rules first; minidocker's -p then still works (it checks
+// and makes each of its chains and rules, whatever already exists). The
+// reverse order too: step06 after minidocker leaves minidocker's -p
+// working. `make net-clean` after both takes the rules and links back to
+// what they were at the start.
+func TestFinalNetAfterStep06(t *testing.T) {
+	requireRoot(t)
+	leakChecked(t)
+	step06 := program(t, "step06-bridge-net")
+	script := filepath.Join(repoRoot, "scripts", "net-clean.sh")
+	out, all := netnsRun(t, `
+mount -t tmpfs tmpfs `+filepath.Join(mdRoot(), "containers")+` # this namespace's containers only
+rules >/tmp/rules.pristine; links0=$(links)
+srv='mkdir /www; echo hi-from-$HOSTNAME > /www/index.html; exec httpd -f -p 80 -h /www'
+fetch() { curl -s -m 3 --retry 20 --retry-connrefused --retry-delay 0 --retry-max-time 10 "$@"; }
+`+step06+` -- true; echo "step06-first: $?"
+$md run -d --name o1 --hostname one -p 8080:80 busybox sh -c "$srv" >/dev/null; echo "run-after-step06: $?"
+echo "get-after-step06: $(fetch http://127.0.0.1:8080/)"
+$md rm -f o1 >/dev/null
+bash `+script+` >/dev/null
+echo "clean1-rules: $(rules | diff /tmp/rules.pristine - >/dev/null && echo yes || rules | diff /tmp/rules.pristine - | tr '\n' '|')"
+$md run -d --name o2 --hostname two -p 8081:80 busybox sh -c "$srv" >/dev/null; echo "run-first: $?"
+echo "get-first: $(fetch http://127.0.0.1:8081/)"
+`+step06+` -- true; echo "step06-after: $?"
+echo "get-after-both: $(fetch http://127.0.0.1:8081/)"
+$md rm -f o2 >/dev/null
+bash `+script+` >/dev/null
+echo "links-same: $([ "$(links)" = "$links0" ] && echo yes || echo "no: $links0 -> $(links)")"
+echo "rules-same: $(rules | diff /tmp/rules.pristine - >/dev/null && echo yes || rules | diff /tmp/rules.pristine - | tr '\n' '|')"
+`)
+	expect(t, out, all, map[string]string{
+		"step06-first": "0", "run-after-step06": "0", "get-after-step06": "hi-from-one", "clean1-rules": "yes",
+		"run-first": "0", "get-first": "hi-from-two", "step06-after": "0", "get-after-both": "hi-from-two",
+		"links-same": "yes", "rules-same": "yes",
+	})
+}

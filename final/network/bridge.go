@@ -20,34 +20,20 @@ func trace(format string, a ...any) {
 }
 
 // region bridge
-// ensureBridge creates the bridge, its gateway address, IP forwarding and
-// the NAT rules once. When the bridge is already up, all of that was done
-// when it was created, so nothing runs: no netlink dump, no iptables
-// process (spawning iptables costs milliseconds per rule).
+// ensureBridge gives the bridge its gateway address, turns on IP
+// forwarding, adds the NAT rules and sets it up; each step is idempotent
+// (ip addr replace, iptables -C before -A). The caller (ensure) holds the
+// engine lock and made the bridge.
 func (n *Network) ensureBridge() (netlink.Link, error) {
-	if br, err := netlink.LinkByName(n.Bridge); err == nil && br.Attrs().Flags&net.FlagUp != 0 {
-		return br, nil
-	}
-	unlock, err := state.Lock() // two first runs must not both create it
+	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	br, err := netlink.LinkByName(n.Bridge)
-	if err != nil {
-		trace("ip link add %s type bridge", n.Bridge)
-		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}); err != nil {
-			return nil, fmt.Errorf("ip link add %s type bridge: %v", n.Bridge, err)
-		}
-		if br, err = netlink.LinkByName(n.Bridge); err != nil {
-			return nil, err
-		}
-	}
 	ones, _ := n.Subnet.Mask.Size()
 	gw := &netlink.Addr{IPNet: &net.IPNet{IP: n.Gateway, Mask: n.Subnet.Mask}}
-	trace("ip addr add %s/%d dev %s", n.Gateway, ones, n.Bridge)
+	trace("ip addr replace %s/%d dev %s", n.Gateway, ones, n.Bridge)
 	if err := netlink.AddrReplace(br, gw); err != nil {
-		return nil, fmt.Errorf("ip addr add %s/%d dev %s: %v", n.Gateway, ones, n.Bridge, err)
+		return nil, fmt.Errorf("ip addr replace %s/%d dev %s: %v", n.Gateway, ones, n.Bridge, err)
 	}
 	// Let the host route between the bridge and its other interfaces.
 	trace("sysctl -w net.ipv4.ip_forward=1")
@@ -58,10 +44,10 @@ func (n *Network) ensureBridge() (netlink.Link, error) {
 		}
 	}
 	trace("ip link set %s up", n.Bridge)
-	if err := netlink.LinkSetUp(br); err != nil { // up last: "up" means "all done"
+	if err := netlink.LinkSetUp(br); err != nil {
 		return nil, err
 	}
-	return br, nil
+	return netlink.LinkByName(n.Bridge) // with its flags up
 }
 
 // bridgeRules: packets from containers leave with the host's address

@@ -16,6 +16,7 @@ import (
 
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // The chains minidocker owns, as Docker owns DOCKER and DOCKER-ISOLATION-*:
@@ -125,25 +126,47 @@ func ensureChain(table, chain string) error {
 }
 
 // region ensure
-// ensure is ensureBridge plus what user networks and -p need, done once,
-// when the bridge is made: the chains and their jumps, this bridge's
-// isolation rules, the NAT rules for published ports, and route_localnet.
+// ensure makes the network's bridge and everything a container on it and
+// -p need: the chains and their jumps, this bridge's isolation and NAT
+// rules, route_localnet, then (ensureBridge) the address, forwarding and
+// "up". Each action looks first (iptables -C, ip addr replace), so what is
+// already there, made by minidocker, by step06 or by hand, stays, and only
+// what is missing is added: never "the bridge exists, so everything else
+// does". All of it runs once per bridge: the record keeps the identity of
+// the bridge it was done for (identity: boot, network namespace, interface
+// index), and a run that finds that same bridge up spawns no iptables at
+// all (each costs milliseconds). A bridge step06 made, or one made again
+// after `ip link del`, is another bridge: everything is checked again.
 func (n *Network) ensure() (netlink.Link, error) {
-	if br, err := netlink.LinkByName(n.Bridge); err == nil && br.Attrs().Flags&net.FlagUp != 0 {
-		return br, nil // up: everything below was done when it came up
+	if br, err := netlink.LinkByName(n.Bridge); err == nil && br.Attrs().Flags&net.FlagUp != 0 && n.Prepared == identity(br) {
+		return br, nil
+	}
+	unlock, err := state.Lock() // two first runs must not both do it
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	r, err := loadRecord(n.Name)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %v", n.Name, err)
+	}
+	if br, err := netlink.LinkByName(n.Bridge); err == nil && br.Attrs().Flags&net.FlagUp != 0 && r.Prepared == identity(br) {
+		return br, nil // done while we waited for the lock
 	}
 	if err := n.prepare(); err != nil {
 		return nil, err
 	}
-	return n.ensureBridge() // address, ip_forward, MASQUERADE, FORWARD accepts, up
+	br, err := n.ensureBridge() // address, ip_forward, MASQUERADE, FORWARD accepts, up
+	if err != nil {
+		return nil, err
+	}
+	r.Prepared = identity(br)
+	return br, saveRecord(r)
 }
 
+// prepare makes the bridge if it is missing and the chains, jumps and
+// rules of this network. The caller holds the engine lock.
 func (n *Network) prepare() error {
-	unlock, err := state.Lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	if _, err := netlink.LinkByName(n.Bridge); err != nil {
 		trace("ip link add %s type bridge", n.Bridge)
 		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}); err != nil {
@@ -213,6 +236,21 @@ func (n *Network) ownRules() [][]string {
 }
 
 // endregion ensure
+
+// identity names one bridge among all that were and will be: the boot
+// (/proc/sys/kernel/random/boot_id), the network namespace (the inode of
+// /proc/self/ns/net) and the interface index, which the kernel does not
+// hand out twice in a namespace's life.
+func identity(br netlink.Link) string {
+	var st unix.Stat_t
+	unix.Stat("/proc/self/ns/net", &st)
+	return fmt.Sprintf("%s/%d/%d", bootID(), st.Ino, br.Attrs().Index)
+}
+
+var bootID = sync.OnceValue(func() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	return strings.TrimSpace(string(b))
+})
 
 // teardown deletes the bridge and every rule the network added. The caller
 // holds the engine lock.

@@ -72,6 +72,8 @@ type Network struct {
 	Subnet  *net.IPNet
 	Gateway net.IP
 	Created time.Time
+	// Prepared: see record.Prepared.
+	Prepared string
 }
 
 // Default is the default bridge: minidocker0, 172.29.0.0/16 (Docker's

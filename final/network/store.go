@@ -31,6 +31,9 @@ type record struct {
 	Gateway string
 	Bridge  string
 	IPAM    map[string]string // "172.30.0.2": container id
+	// Prepared is the identity of the bridge (see identity) for which
+	// every chain and rule was checked and made: ensure's fast path.
+	Prepared string `json:",omitempty"`
 }
 
 func recordFile(name string) string { return filepath.Join(state.Root, "network", name+".json") }
@@ -62,7 +65,7 @@ func saveRecord(r *record) error {
 
 func (r *record) network() *Network {
 	_, subnet, _ := net.ParseCIDR(r.Subnet)
-	return &Network{Name: r.Name, ID: r.ID, Bridge: r.Bridge, Subnet: subnet, Gateway: net.ParseIP(r.Gateway).To4(), Created: r.Created}
+	return &Network{Name: r.Name, ID: r.ID, Bridge: r.Bridge, Subnet: subnet, Gateway: net.ParseIP(r.Gateway).To4(), Created: r.Created, Prepared: r.Prepared}
 }
 
 // Predefined are the networks that always exist, as in Docker.
