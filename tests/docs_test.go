@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,8 @@ var (
 	regionRe  = regexp.MustCompile(`^\s*//\s*(region|endregion)\s+(\S+)\s*$`)
 	chapterRe = regexp.MustCompile(`^0[1-9]-.*\.md$`)
 	linkRe    = regexp.MustCompile(`\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
+	// autolinkRe: <https://...>, a URL written as its own link text.
+	autolinkRe = regexp.MustCompile(`<((?:https?|mailto):[^>\s]+)>`)
 )
 
 // missingLinkAllowlist names link targets that may be missing: chapters that a
@@ -89,47 +92,76 @@ func TestDocsExcerptCheckerCatchesDrift(t *testing.T) {
 	}
 }
 
-// TestDocsLinks: every relative link in docs/*.md, README.md and
-// step*/README.md points to a file or folder that exists.
+// TestDocsLinks: every relative link in docs/*.md, README.md, their Chinese
+// versions (docs/zh/*.md, README.zh.md) and step*/README.md points to a file
+// or folder that exists.
 func TestDocsLinks(t *testing.T) {
 	var files []string
-	for _, pattern := range []string{"README.md", "docs/*.md", "step*/README.md"} {
+	for _, pattern := range []string{"README.md", "README.zh.md", "docs/*.md", "docs/zh/*.md", "step*/README.md"} {
 		m, _ := filepath.Glob(filepath.Join(repoRoot, pattern))
 		files = append(files, m...)
 	}
 	checked := 0
+	pending := map[string]int{} // links to the Chinese pages another branch writes
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rel, _ := filepath.Rel(repoRoot, f)
-		inFence := false
-		for i, line := range strings.Split(string(data), "\n") {
-			if strings.HasPrefix(strings.TrimSpace(line), "```") {
-				inFence = !inFence
+		for _, l := range pageLinks(string(data)) {
+			target := l.target
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") || strings.HasPrefix(target, "#") {
 				continue
 			}
-			if inFence {
-				continue
-			}
-			for _, m := range linkRe.FindAllStringSubmatch(line, -1) {
-				target := m[1]
-				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") || strings.HasPrefix(target, "#") {
-					continue
-				}
-				target, _, _ = strings.Cut(target, "#")
-				path := filepath.Join(filepath.Dir(f), target)
-				checked++
-				if _, err := os.Stat(path); err != nil {
-					if r, _ := filepath.Rel(repoRoot, path); !missingLinkAllowlist[r] {
-						t.Errorf("%s:%d: link to %s: no such file", rel, i+1, m[1])
-					}
+			target, _, _ = strings.Cut(target, "#")
+			path := filepath.Join(filepath.Dir(f), target)
+			checked++
+			if _, err := os.Stat(path); err != nil {
+				r, _ := filepath.Rel(repoRoot, path)
+				switch {
+				case missingLinkAllowlist[r]:
+				case zhPendingTarget(r):
+					pending[r]++
+				default:
+					t.Errorf("%s:%d: link to %s: no such file", rel, l.line, l.target)
 				}
 			}
 		}
 	}
+	for _, r := range sortedKeys(pending) {
+		t.Logf("%d links to %s: not written yet (zhPending)", pending[r], r)
+	}
 	t.Logf("%d files, %d relative links", len(files), checked)
+}
+
+// pageLink is a link target of a page and the line it is on.
+type pageLink struct {
+	line   int
+	target string
+}
+
+// pageLinks returns the targets of a page's links, [text](target) and
+// <https://...>, outside code fences, in the order they appear.
+func pageLinks(text string) []pageLink {
+	var links []pageLink
+	inFence := false
+	for i, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inFence = !inFence
+			continue
+		}
+		if inFence {
+			continue
+		}
+		// both kinds, in the order they stand on the line
+		found := append(linkRe.FindAllStringSubmatchIndex(line, -1), autolinkRe.FindAllStringSubmatchIndex(line, -1)...)
+		sort.Slice(found, func(a, b int) bool { return found[a][0] < found[b][0] })
+		for _, m := range found {
+			links = append(links, pageLink{i + 1, line[m[2]:m[3]]})
+		}
+	}
+	return links
 }
 
 // checkExcerpts checks one chapter against the sources under root; it
