@@ -40,19 +40,6 @@ import (
 //     heading or table cell has zhMaxEnglishRun or more English words in a
 //     row (untranslatedLines).
 
-// zhPending names the English pages whose Chinese version is written on
-// another branch. While such a page has no docs/zh/ counterpart, TestDocsZh
-// only logs it and links to it are not reported as missing. TEMPORARY: the
-// merge of the other branch empties this list, and an entry whose
-// counterpart exists fails the test.
-var zhPending = map[string]bool{
-	"05-overlay.md":    true,
-	"06-bridge-net.md": true,
-	"07-final.md":      true,
-	"08-networking.md": true,
-	"pitfalls.md":      true,
-}
-
 // zhMaxEnglishRun: a line of a Chinese page with this many English words in a
 // row (not counting code, links' targets, names and constants) is left in
 // English. Names are short ("Docker Engine API", "UNIX Time-sharing System");
@@ -90,13 +77,6 @@ func zhPages(root string) (pairs [][2]string) {
 	return pairs
 }
 
-// zhPendingTarget: rel (relative to the repository root) is the Chinese page
-// of a zhPending chapter, which another branch writes.
-func zhPendingTarget(rel string) bool {
-	rel = filepath.ToSlash(rel)
-	return strings.HasPrefix(rel, "docs/zh/") && zhPending[strings.TrimPrefix(rel, "docs/zh/")]
-}
-
 // TestDocsZh: every English page has its Chinese version, and each pair
 // passes the drift checker; the Chinese pages' excerpts match the source.
 func TestDocsZh(t *testing.T) {
@@ -108,17 +88,10 @@ func TestDocsZh(t *testing.T) {
 	for _, pair := range pairs {
 		en, zh := pair[0], pair[1]
 		known[zh] = true
-		name := path.Base(en)
 		_, err := os.Stat(filepath.Join(repoRoot, zh))
-		switch {
-		case err != nil && zhPending[name]:
-			t.Logf("%s: no Chinese version yet (%s is in zhPending)", en, name)
-			continue
-		case err != nil:
+		if err != nil {
 			t.Errorf("%s has no Chinese version: write %s", en, zh)
 			continue
-		case zhPending[name]:
-			t.Errorf("%s exists: remove %q from zhPending", zh, name)
 		}
 		enText, err1 := os.ReadFile(filepath.Join(repoRoot, en))
 		zhText, err2 := os.ReadFile(filepath.Join(repoRoot, zh))
@@ -134,11 +107,6 @@ func TestDocsZh(t *testing.T) {
 			t.Errorf("%s: %s", zh, p)
 		}
 		t.Logf("%s: %d problems, %d excerpts", zh, len(problems), n)
-	}
-	for name := range zhPending {
-		if _, err := os.Stat(filepath.Join(repoRoot, "docs", name)); err != nil {
-			t.Errorf("zhPending names %s, which is not a page in docs/", name)
-		}
 	}
 	orphans, _ := filepath.Glob(filepath.Join(repoRoot, "docs", "zh", "*.md"))
 	for _, o := range orphans {
@@ -528,15 +496,6 @@ func listDiff(a, b []string) int {
 		}
 	}
 	return -1
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func setMinus(a, b []string) []string {
