@@ -5,11 +5,16 @@
 //	sudo go run ./final run --rm busybox echo hi
 //	sudo go run ./final run -d --name web -m 64m busybox top
 //	sudo go run ./final ps -a
+//	sudo go run ./final daemon &        # the Docker Engine API on /run/minidocker.sock
+//	DOCKER_HOST=unix:///run/minidocker.sock docker ps
 //
 // Each mechanism is a package named for its chapter: container (namespaces,
 // init, rootfs, pty, exec: chapters 01-03), cgroups (04), image (05),
-// network (06), state (07). --debug prints every kernel-facing action as the
-// shell command that would do the same.
+// network (06, 08), state (07), engine, api (09). Every command goes
+// through one engine interface (package engine): the local one does the
+// work here, the remote one asks a daemon (-H or DOCKER_HOST). --debug
+// prints every kernel-facing action as the shell command that would do
+// the same.
 package main
 
 import (
@@ -19,6 +24,9 @@ import (
 	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/container"
+	"github.com/minidocker/build-your-own-docker/final/engine"
+	"github.com/minidocker/build-your-own-docker/final/engine/local"
+	"github.com/minidocker/build-your-own-docker/final/engine/remote"
 	"github.com/minidocker/build-your-own-docker/final/nsenter"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"github.com/sirupsen/logrus"
@@ -26,7 +34,7 @@ import (
 )
 
 // Version is minidocker's version (chapter 7 of the tutorial).
-const Version = "0.7.0"
+const Version = "0.9.0"
 
 func main() {
 	// The hidden roles of this same binary, dispatched before anything else:
@@ -35,7 +43,7 @@ func main() {
 		switch os.Args[1] {
 		case "init": // PID 1 of a container, when minidocker-init is not beside us
 			pid1.Main()
-		case "monitor": // the per-container monitor of `run -d`
+		case "monitor": // the per-container monitor (run -d, start, the daemon)
 			setupLogging(os.Getenv("MINIDOCKER_DEBUG") != "")
 			os.Exit(container.Monitor(os.Args[2]))
 		case "exec-helper": // `exec`'s helper when minidocker-nsenter is not beside us
@@ -46,10 +54,13 @@ func main() {
 	if err := app.Run(os.Args); err != nil {
 		code := 125
 		var ee *container.ExitError
+		var ge *engine.Error
 		var ce cli.ExitCoder
 		switch {
 		case errors.As(err, &ee):
 			code = ee.Code
+		case errors.As(err, &ge) && ge.Code != 0:
+			code = ge.Code
 		case errors.As(err, &ce):
 			code = ce.ExitCode()
 		}
@@ -58,12 +69,6 @@ func main() {
 		}
 		os.Exit(code)
 	}
-}
-
-// fail prints one line and exits.
-func fail(code int, format string, a ...any) {
-	fmt.Fprintf(os.Stderr, "minidocker: "+format+"\n", a...)
-	os.Exit(code)
 }
 
 // exitCode ends a command with a status but no message (the container's own).
@@ -94,6 +99,36 @@ func setupLogging(debug bool) {
 	}
 }
 
+// eng is the engine every command uses, chosen in Before.
+var eng engine.Engine
+
+// region choose
+// chooseEngine: with -H (or DOCKER_HOST), the remote engine, a client of
+// that daemon, which needs no root (only access to its socket); without,
+// the local engine, daemonless, as root.
+func chooseEngine(c *cli.Context) error {
+	host := c.String("host")
+	if host == "" {
+		host = os.Getenv("DOCKER_HOST")
+	}
+	if host == "" || c.Args().First() == "daemon" {
+		if os.Geteuid() != 0 {
+			return errors.New("must run as root: namespaces, mounts and cgroups need it; try `sudo minidocker ...`, or talk to a daemon with -H unix:///run/minidocker.sock")
+		}
+		eng = local.New(Version, false)
+		return nil
+	}
+	t := remote.TLSFromEnv()
+	if c.Bool("tlsverify") {
+		t = remote.TLS{Verify: true, CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")}
+	}
+	var err error
+	eng, err = remote.New(host, t)
+	return err
+}
+
+// endregion choose
+
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:                      "minidocker",
@@ -104,13 +139,18 @@ func newApp() *cli.App {
 		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "print each kernel-facing action as a shell command"},
+			&cli.StringFlag{Name: "host", Aliases: []string{"H"}, Usage: "the daemon to talk to: unix:///run/minidocker.sock or tcp://HOST:PORT (default: $DOCKER_HOST; none: daemonless)"},
+			&cli.BoolFlag{Name: "tlsverify", Usage: "talk TLS to the daemon and check its certificate (tcp://)"},
+			&cli.StringFlag{Name: "tlscacert", Usage: "the CA that signed the daemon's certificate"},
+			&cli.StringFlag{Name: "tlscert", Usage: "this client's certificate"},
+			&cli.StringFlag{Name: "tlskey", Usage: "this client's key"},
 		},
 		Before: func(c *cli.Context) error {
 			setupLogging(c.Bool("debug"))
-			if os.Geteuid() != 0 {
-				return errors.New("must run as root: namespaces, mounts and cgroups need it; try `sudo minidocker ...`")
+			if len(c.Args().Slice()) == 0 {
+				return nil // help
 			}
-			return nil
+			return chooseEngine(c)
 		},
 		Commands: commands(),
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
@@ -119,13 +159,20 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors, once
 	}
 	for _, cmd := range app.Commands {
-		name := cmd.Name
-		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%s: %v (see `minidocker %s --help`)", name, err, name)
-		}
-		cmd.UseShortOptionHandling = true
+		setUsageErrors(cmd, cmd.Name)
 	}
 	return app
+}
+
+// setUsageErrors makes a bad flag one line that names the command's help.
+func setUsageErrors(cmd *cli.Command, path string) {
+	cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+		return fmt.Errorf("%s: %v (see `minidocker %s --help`)", path, err, path)
+	}
+	cmd.UseShortOptionHandling = true
+	for _, sub := range cmd.Subcommands {
+		setUsageErrors(sub, path+" "+sub.Name)
+	}
 }
 
 // needArgs checks the positional arguments of a command.

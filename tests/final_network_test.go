@@ -168,7 +168,7 @@ $md rm -f mdn-joiner mdn-srv >/dev/null
 		"joined":      regexp.QuoteMeta(srvns) + " hi-srv",
 		"joiner-init": regexp.QuoteMeta(srvns), "joiner-exec": regexp.QuoteMeta(srvns),
 		"ports-conflict": `minidocker: conflicting options: port publishing and --network container:[0-9a-f]{64} [^\n]* exit=125`,
-		"no-such":        `minidocker: --network container:mdn-nosuch: no such container: mdn-nosuch exit=125`,
+		"no-such":        `minidocker: --network container:mdn-nosuch: No such container: mdn-nosuch exit=125`,
 	})
 }
 
@@ -191,13 +191,14 @@ $md network create --subnet 10.201.0.0/24 mdn-a >/dev/null
 $md network create mdn-b >/dev/null
 echo "overlap: $(try $md network create --subnet 10.201.0.0/16 mdn-c)"
 echo "ls: $($md network ls | awk 'NR>1 {print $2"/"$3}' | tr '\n' ' ')"
-echo "bridge-a: $($md network inspect mdn-a | grep -o '"md-[0-9a-f]*"')"
+ida=$($md network inspect mdn-a | grep '"Id"' | cut -d'"' -f4 | cut -c1-12)
 echo "subnet-b: $($md network inspect mdn-b | grep '"Subnet"' | cut -d'"' -f4)"
 $md run -d -i --name mdn-a1 --network mdn-a busybox sh -c 'read x' >/dev/null
 $md run -d -i --name mdn-a2 --network mdn-a busybox sh -c 'read x' >/dev/null
 $md run -d -i --name mdn-b1 --network mdn-b busybox sh -c 'read x' >/dev/null
 b1ip=$($md inspect mdn-b1 | grep '"IPAddress"' | head -1 | cut -d'"' -f4)
 a1ip=$($md inspect mdn-a1 | grep '"IPAddress"' | head -1 | cut -d'"' -f4)
+echo "bridge-a: $(ip -o link show type bridge | grep -o "md-$ida")"
 echo "a1-hosts: $($md exec mdn-a1 grep mdn-a /etc/hosts | awk '{print $1" "$3}' | tr '\n' ' ')"
 echo "a1-to-a2: $($md exec mdn-a1 ping -c1 -W2 mdn-a2 >/dev/null && echo ok || echo fail)"
 echo "a2-to-a1: $($md exec mdn-a2 ping -c1 -W2 mdn-a1 >/dev/null && echo ok || echo fail)"
@@ -226,7 +227,7 @@ echo "rules-same: $(rules | diff /tmp/rules.before - >/dev/null && echo yes || r
 	expect(t, out, all, map[string]string{
 		"overlap":  `minidocker: invalid --subnet 10\.201\.0\.0/16: it overlaps network mdn-a \(10\.201\.0\.0/24\); choose another range exit=125`,
 		"ls":       `bridge/bridge mdn-a/bridge mdn-b/bridge host/host none/null`,
-		"bridge-a": `"md-[0-9a-f]{12}"`, "subnet-b": `172\.30\.0\.0/16`,
+		"bridge-a": `md-[0-9a-f]{12}`, "subnet-b": `172\.30\.0\.0/16`,
 		"a1-hosts": `10\.201\.0\.2 mdn-a1 10\.201\.0\.3 mdn-a2`,
 		"a1-to-a2": "ok", "a2-to-a1": "ok", "a1-to-b1": "fail", "b1-to-a1": "fail", "b1-by-name": "1",
 		"rm-in-use":      `minidocker: network mdn-a has active endpoints \(mdn-a\d, mdn-a\d\): [^\n]* exit=125`,

@@ -64,6 +64,13 @@ func Open(id string, cpuset bool) *Cgroup {
 		}
 		cg.Dirs[c] = filepath.Join(dir, cg.Name)
 	}
+	// Some hosts mount cpu and cpuacct as two hierarchies, not one
+	// "cpu,cpuacct": CPU accounting (stats) is then a group of its own.
+	if _, err := os.Stat(filepath.Join(Mount, "cpu,cpuacct")); err != nil {
+		if _, err := os.Stat(filepath.Join(Mount, "cpuacct", "cpuacct.usage")); err == nil {
+			cg.Dirs["cpuacct"] = filepath.Join(Mount, "cpuacct", cg.Name)
+		}
+	}
 	if cpuset {
 		cg.Dirs["cpuset"] = filepath.Join(Mount, "cpuset", cg.Name)
 	}
@@ -294,7 +301,11 @@ func (cg *Cgroup) Stats() Stats {
 		s.MemoryCache = keyed(filepath.Join(d, "memory.stat"), "inactive_file")
 		s.Pids = number(filepath.Join(d, "pids.current"))
 	} else {
-		s.CPUNanos = number(filepath.Join(cg.Dirs["cpu,cpuacct"], "cpuacct.usage"))
+		acct := cg.Dirs["cpuacct"]
+		if acct == "" {
+			acct = cg.Dirs["cpu,cpuacct"]
+		}
+		s.CPUNanos = number(filepath.Join(acct, "cpuacct.usage"))
 		s.MemUsage = number(filepath.Join(cg.Dirs["memory"], "memory.usage_in_bytes"))
 		s.MemLimit = number(filepath.Join(cg.Dirs["memory"], "memory.limit_in_bytes"))
 		s.MemoryCache = keyed(filepath.Join(cg.Dirs["memory"], "memory.stat"), "total_inactive_file")

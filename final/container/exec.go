@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"syscall"
 
@@ -31,7 +30,10 @@ import (
 // With tty, onPty gets the master side of the command's terminal: made by
 // the helper inside the container's /dev/pts and passed back over a unix
 // socket (fd 5), or, without the constructor, made here.
-func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3]*os.File, onPty func(*os.File)) (int, error) {
+//
+// sigs, if set, brings the names of signals to forward to the command
+// (the CLI's Ctrl-C); the daemon forwards none of its own.
+func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3]*os.File, onPty func(*os.File), sigs <-chan string) (int, error) {
 	if !state.Alive(c.State.Pid, c.State.PidStart) {
 		return 125, fmt.Errorf("container %s is not running", c.ID[:12])
 	}
@@ -102,14 +104,15 @@ func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3
 			onPty(master)
 		}
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
-		}
-	}()
+	if sigs != nil {
+		go func() {
+			for name := range sigs {
+				if sig, err := SignalName(name); err == nil {
+					cmd.Process.Signal(sig)
+				}
+			}
+		}()
+	}
 	err = cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

@@ -3,13 +3,18 @@
 package container
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/minidocker/build-your-own-docker/final/events"
 	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +31,9 @@ func Refresh(c *state.Container) *state.Container {
 		}
 		return nil
 	}); err == nil {
+		attrs := EventAttrs(r)
+		attrs["exitCode"] = strconv.Itoa(r.State.ExitCode)
+		events.Container("die", r.ID, attrs)
 		Release(r)
 		return r
 	}
@@ -65,6 +73,10 @@ func Kill(c *state.Container, sig unix.Signal) {
 		waitMonitor(c)
 	}
 }
+
+// WaitMonitor waits (bounded) until the container's monitor has recorded
+// its end and released what it held.
+func WaitMonitor(c *state.Container) { waitMonitor(c) }
 
 // waitMonitor waits (bounded) until the monitor has recorded the end.
 func waitMonitor(c *state.Container) {
@@ -109,25 +121,52 @@ func waitExit(pid int, start uint64, timeout time.Duration) bool {
 	return false
 }
 
-// Detach starts `minidocker monitor ID`: a process of its own session
+// region startmonitor
+// StartMonitor starts `minidocker monitor ID`: a process of its own session
 // (setsid), with no terminal, that starts and waits for the container, so
-// the container outlives the CLI. report is its fd 3: it says "ok" or
-// "error CODE MSG" once the container runs (or failed to).
-func Detach(id string, report *os.File) error {
+// the container outlives whoever started it (the CLI, or the daemon: live
+// restore). Its fd 3 is a pipe back to us: "ok PID" once the container
+// runs, or "error CODE MSG". We reap it when it ends (a daemon would
+// otherwise collect zombies); if we end first, init adopts it.
+func StartMonitor(id string) error {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer null.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	cmd := exec.Command("/proc/self/exe", "monitor", id)
 	cmd.Args[0] = "minidocker"
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.ExtraFiles = []*os.File{report}
+	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Env = append(os.Environ(), "MINIDOCKER_ROOT="+state.Root)
 	trace("setsid minidocker monitor %s &", id[:12])
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		return err
 	}
-	return cmd.Process.Release() // not our child to wait for: init adopts it
+	go cmd.Wait()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "trace "):
+			logrus.Debugf("+ %s", line[6:])
+		case strings.HasPrefix(line, "ok"):
+			return nil
+		case strings.HasPrefix(line, "error "):
+			f := strings.SplitN(line, " ", 3)
+			code, _ := strconv.Atoi(f[1])
+			return &ExitError{Code: code, Msg: f[len(f)-1]}
+		}
+	}
+	return errors.New("the monitor died before the container started")
 }
+
+// endregion startmonitor

@@ -5,6 +5,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -13,10 +14,14 @@ import (
 )
 
 // region monitor
-// Monitor is `minidocker monitor ID`, detached from the CLI (its own
-// session, no terminal): what containerd-shim is for Docker. It starts the
-// container, tells the CLI on fd 3 that it runs, copies its output into the
-// log, waits for it, and records the exit code, OOM kill and finish time.
+// Monitor is `minidocker monitor ID`, detached from whoever started it (its
+// own session, no terminal): what containerd-shim is for Docker and conmon
+// for podman. It starts the container, tells its starter on fd 3 that it
+// runs, copies its output into the log, keeps its stdin and terminal for
+// whoever attaches (the console socket), waits for it, and records the exit
+// code, OOM kill and finish time (and with --rm removes it). The daemon
+// may be killed and restarted meanwhile: the container, its output and its
+// end do not depend on it (live restore).
 func Monitor(id string) int {
 	report := os.NewFile(3, "report")
 	c, err := state.Load(id)
@@ -29,7 +34,7 @@ func Monitor(id string) int {
 		r.State.MonitorPid, r.State.MonStart = os.Getpid(), mon
 		return nil
 	})
-	// Traces go back to the CLI, which prints them with --debug.
+	// Traces go back to the starter, which prints them with --debug.
 	logrus.SetOutput(report)
 	logrus.SetFormatter(&reportFormatter{})
 	logw, err := OpenLog(id)
@@ -39,15 +44,18 @@ func Monitor(id string) int {
 	defer logw.Close()
 	var stdio [3]*os.File
 	var copying sync.WaitGroup
-	var keep []*os.File // our ends, closed when the container is gone
+	con := &console{once: c.Config.StdinOnce}
 	null, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	stdio[0] = null
 	if c.Config.Tty { // init makes the pty and sends us its master
 		stdio = [3]*os.File{null, null, null}
 	} else {
-		if c.Config.OpenStdin { // -d -i: stdin stays open (nobody writes; `read` blocks)
-			r, w, _ := os.Pipe()
-			stdio[0], keep = r, append(keep, w)
+		if c.Config.OpenStdin { // -i: a pipe whose other end attachers write to
+			r, w, err := os.Pipe()
+			if err != nil {
+				return fail(report, c, err)
+			}
+			stdio[0], con.stdin = r, w
 		}
 		for i, stream := range []string{"stdout", "stderr"} {
 			r, w, err := os.Pipe()
@@ -59,15 +67,25 @@ func Monitor(id string) int {
 			go func(r *os.File, stream string) { defer copying.Done(); logw.Copy(r, stream, nil); r.Close() }(r, stream)
 		}
 	}
+	l, err := serveConsole(id, con)
+	if err != nil {
+		return fail(report, c, err)
+	}
+	defer l.Close()
 	p, err := Start(c, stdio)
 	for _, f := range stdio {
-		f.Close() // the container has them now
+		f.Close() // the container has them now (null may be there three times)
 	}
 	if err != nil {
 		return fail(report, c, err)
 	}
 	if p.Pty != nil {
-		keep = append(keep, p.Pty) // also keeps -i's stdin open
+		con.mu.Lock()
+		con.pty = p.Pty
+		if c.Config.OpenStdin {
+			con.stdin = nopCloser{p.Pty}
+		}
+		con.mu.Unlock()
 		copying.Add(1)
 		go func() { defer copying.Done(); logw.Copy(p.Pty, "stdout", nil) }()
 	}
@@ -75,15 +93,15 @@ func Monitor(id string) int {
 	report.Close()
 	logrus.SetOutput(os.Stderr)
 	code, oom := p.Wait()
-	for _, f := range keep {
-		if c.Config.Tty {
-			continue // the master is read until EIO by its copier
-		}
-		f.Close()
+	l.Close() // no more attachers
+	con.mu.Lock()
+	if con.stdin != nil && p.Pty == nil {
+		con.stdin.Close()
 	}
-	copying.Wait()
-	for _, f := range keep {
-		f.Close()
+	con.mu.Unlock()
+	copying.Wait() // all output is in the log (the pty's copier reads to EIO)
+	if p.Pty != nil {
+		p.Pty.Close()
 	}
 	Finish(p.C, code, oom)
 	return code
@@ -91,8 +109,13 @@ func Monitor(id string) int {
 
 // endregion monitor
 
-// fail reports a start failure to the CLI and removes the container: a
-// failed run leaves nothing behind.
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// fail reports a start failure to the starter. The container stays,
+// "created" with the failure's exit code and message, as Docker leaves it
+// (with --rm it is removed): the starter, not the monitor, decides.
 func fail(report *os.File, c *state.Container, err error) int {
 	code := 125
 	var ee *ExitError
@@ -100,11 +123,11 @@ func fail(report *os.File, c *state.Container, err error) int {
 		code = ee.Code
 	}
 	fmt.Fprintf(report, "error %d %v\n", code, err)
-	Remove(c)
+	Failed(c, code, err)
 	return code
 }
 
-// reportFormatter sends trace lines to the CLI in the status protocol.
+// reportFormatter sends trace lines to the starter in the status protocol.
 type reportFormatter struct{}
 
 func (reportFormatter) Format(e *logrus.Entry) ([]byte, error) {

@@ -5,10 +5,14 @@ package container
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/minidocker/build-your-own-docker/final/api/types"
 	"github.com/minidocker/build-your-own-docker/final/network"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"golang.org/x/sys/unix"
@@ -22,7 +26,8 @@ import (
 //   - host: nothing (no CLONE_NEWNET); none: nothing (only lo)
 func (p *Process) connect(mode network.Mode, pid int, spec *Spec) (string, error) {
 	c := p.C
-	c.Network = state.NetworkSettings{Mode: mode.String()}
+	aliases := c.Network.Aliases // asked for at create (compose: the service's name)
+	c.Network = state.NetworkSettings{Mode: mode.String(), Aliases: aliases}
 	switch mode.Kind {
 	case "bridge":
 		n, err := network.Get(mode.Name)
@@ -33,7 +38,7 @@ func (p *Process) connect(mode network.Mode, pid int, spec *Spec) (string, error
 		if err != nil {
 			return "", err
 		}
-		c.Network = state.NetworkSettings{Mode: mode.String(), IPAddress: ep.IP, IPPrefixLen: ep.PrefixLen,
+		c.Network = state.NetworkSettings{Mode: mode.String(), NetworkID: n.ID, Aliases: aliases, IPAddress: ep.IP, IPPrefixLen: ep.PrefixLen,
 			Gateway: ep.Gateway, MacAddress: ep.Mac, HostVeth: ep.HostVeth, Bridge: ep.Bridge}
 		return ep.IP, nil
 	case "container":
@@ -83,17 +88,62 @@ func publish(r *state.Container, ports []state.PortBinding) error {
 
 // endregion connect
 
-// ParsePorts reads the -p flags of a record.
-func ParsePorts(flags []string) ([]state.PortBinding, error) {
+// PortsOf turns a create request's PortBindings ("80/tcp": [{HostIp,
+// HostPort}]) into the bindings the network code publishes, sorted, with
+// host port 0 for "pick a free one".
+func PortsOf(pm types.PortMap) ([]state.PortBinding, error) {
+	keys := make([]string, 0, len(pm))
+	for k := range pm {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	var ports []state.PortBinding
-	for _, f := range flags {
-		p, err := network.ParsePort(f)
-		if err != nil {
-			return nil, err
+	for _, k := range keys {
+		port, proto := types.ParsePort(k)
+		cp, err := strconv.Atoi(port)
+		if err != nil || cp < 1 || cp > 65535 || (proto != "tcp" && proto != "udp") {
+			return nil, fmt.Errorf("invalid port %q: use PORT/tcp or PORT/udp, 1-65535", k)
 		}
-		ports = append(ports, p)
+		bindings := pm[k]
+		if len(bindings) == 0 {
+			bindings = []types.PortBinding{{}}
+		}
+		for _, b := range bindings {
+			hp := 0
+			if b.HostPort != "" {
+				if hp, err = strconv.Atoi(b.HostPort); err != nil || hp < 1 || hp > 65535 {
+					return nil, fmt.Errorf("invalid host port %q for %s", b.HostPort, k)
+				}
+			}
+			if b.HostIP != "" && net.ParseIP(b.HostIP).To4() == nil {
+				return nil, fmt.Errorf("invalid host address %q for %s: only IPv4", b.HostIP, k)
+			}
+			ip := b.HostIP
+			if ip == "0.0.0.0" {
+				ip = ""
+			}
+			ports = append(ports, state.PortBinding{HostIP: ip, HostPort: hp, ContainerPort: cp, Proto: proto})
+		}
 	}
 	return ports, nil
+}
+
+// PortMapOf is PortsOf backwards: the -p flags of the CLI as a create
+// request's PortBindings.
+func PortMapOf(ports []state.PortBinding) types.PortMap {
+	if len(ports) == 0 {
+		return nil
+	}
+	pm := types.PortMap{}
+	for _, p := range ports {
+		k := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		hp := ""
+		if p.HostPort != 0 {
+			hp = strconv.Itoa(p.HostPort)
+		}
+		pm[k] = append(pm[k], types.PortBinding{HostIP: p.HostIP, HostPort: hp})
+	}
+	return pm
 }
 
 // region release
@@ -119,15 +169,16 @@ func releaseNetwork(c *state.Container) {
 	if mode.Kind != "bridge" {
 		return
 	}
-	n, err := network.Get(mode.Name)
-	if err != nil { // `network rm` ran: the veth went with the bridge
-		n = &network.Network{Name: mode.Name}
+	if n, err := network.Get(mode.Name); err == nil { // else `network rm` ran: the veth went with the bridge
+		n.Release(c.ID)
 	}
-	n.Detach(c.ID, &network.Endpoint{HostVeth: c.Network.HostVeth})
 	if mode.Name != "bridge" {
 		refreshHosts(mode.Name)
 	}
 }
+
+// deleteVeth deletes the container's host veth, the slow end of a release.
+func deleteVeth(c *state.Container) { network.DeleteVeth(c.Network.HostVeth) }
 
 var errUnchanged = errors.New("unchanged")
 
@@ -157,10 +208,10 @@ func refreshHosts(name string) {
 	for _, o := range peers {
 		var b strings.Builder
 		b.WriteString(hostsHeader)
-		fmt.Fprintf(&b, "%s\t%s %s\n", o.Network.IPAddress, o.Config.Hostname, o.Name) // itself first
+		fmt.Fprintf(&b, "%s\t%s\n", o.Network.IPAddress, hostNames(o)) // itself first
 		for _, q := range peers {
 			if q != o {
-				fmt.Fprintf(&b, "%s\t%s %s\n", q.Network.IPAddress, q.Config.Hostname, q.Name)
+				fmt.Fprintf(&b, "%s\t%s\n", q.Network.IPAddress, hostNames(q))
 			}
 		}
 		path := filepath.Join(state.Dir(o.ID), "init", "etc", "hosts")
@@ -172,6 +223,18 @@ func refreshHosts(name string) {
 		f.WriteString(b.String())
 		f.Close()
 	}
+}
+
+// hostNames are the names a container answers to on its network: its
+// hostname, its name, and its aliases (docker-compose's service name).
+func hostNames(c *state.Container) string {
+	names := []string{c.Config.Hostname, c.Name}
+	for _, a := range c.Network.Aliases {
+		if a != c.Config.Hostname && a != c.Name {
+			names = append(names, a)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 const hostsHeader = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"

@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/minidocker/build-your-own-docker/final/api/types"
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
+	"github.com/minidocker/build-your-own-docker/final/events"
 	"github.com/minidocker/build-your-own-docker/final/image"
 	"github.com/minidocker/build-your-own-docker/final/network"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
@@ -32,9 +34,13 @@ type Process struct {
 }
 
 // Limits turns the record's HostConfig into cgroup limits.
-func Limits(h state.HostConfig) cgroups.Limits {
-	return cgroups.Limits{Memory: h.Memory, MemorySwap: h.MemorySwap, NanoCPUs: h.NanoCpus,
-		CPUShares: h.CpuShares, PidsLimit: h.PidsLimit, CpusetCpus: h.CpusetCpus}
+func Limits(h types.HostConfig) cgroups.Limits {
+	l := cgroups.Limits{Memory: h.Memory, MemorySwap: h.MemorySwap, NanoCPUs: h.NanoCPUs,
+		CPUShares: h.CPUShares, CpusetCpus: h.CpusetCpus}
+	if h.PidsLimit != nil && *h.PidsLimit > 0 {
+		l.PidsLimit = *h.PidsLimit
+	}
+	return l
 }
 
 // region clone
@@ -113,10 +119,10 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	spec := Spec{ID: c.ID, Hostname: c.Config.Hostname,
 		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
 		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
-		Mounts: binds(c.Mounts), Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Config.Cmd,
+		Mounts: binds(c.Mounts), Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Command(),
 		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel),
 		Volatile: c.HostConfig.AutoRemove}
-	ports, err := ParsePorts(c.HostConfig.PortBindings)
+	ports, err := PortsOf(c.HostConfig.PortBindings)
 	if err != nil {
 		return nil, p.abort(err)
 	}
@@ -158,6 +164,7 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	if p.Pty, err = readStatus(statusR); err != nil {
 		return nil, p.abort(err)
 	}
+	events.Container("start", c.ID, EventAttrs(c))
 	return p, nil
 }
 
@@ -312,10 +319,18 @@ func (p *Process) wait() (unix.WaitStatus, error) {
 // Pid is the host PID of the container's init.
 func (p *Process) Pid() int { return p.pid }
 
+// region finish
 // Finish records how the container ended and releases what it held (cgroup,
-// veth, address); with --rm it removes the container altogether.
+// veth, address); with --rm it removes the container altogether. The end
+// is told first (the record, the "die" event: a waiting client gets its
+// exit code now), the slow part after: deleting a veth waits for the
+// kernel's RCU grace periods (tens of milliseconds), as Docker's teardown
+// also comes after the exit status.
 func Finish(c *state.Container, code int, oom bool) {
+	attrs := EventAttrs(c)
+	attrs["exitCode"] = strconv.Itoa(code)
 	if c.HostConfig.AutoRemove {
+		events.Container("die", c.ID, attrs)
 		Remove(c)
 		return
 	}
@@ -326,6 +341,24 @@ func Finish(c *state.Container, code int, oom bool) {
 		r.State.FinishedAt = time.Now().UTC()
 		return nil
 	})
+	events.Container("die", c.ID, attrs)
+	Release(c)
+}
+
+// endregion finish
+
+// Failed records a start that failed: the container stays "created" with
+// the exit code (126, 127...) and the message, as Docker leaves it; with
+// --rm it is removed.
+func Failed(c *state.Container, code int, err error) {
+	if c.HostConfig.AutoRemove {
+		Remove(c)
+		return
+	}
+	state.Update(c.ID, func(r *state.Container) error {
+		r.State = state.State{Status: "created", ExitCode: code, Error: err.Error(), FinishedAt: time.Now().UTC()}
+		return nil
+	})
 	Release(c)
 }
 
@@ -334,21 +367,39 @@ func Finish(c *state.Container, code int, oom bool) {
 func Release(c *state.Container) {
 	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Destroy()
 	releaseNetwork(c)
+	deleteVeth(c)
 }
 
-// Remove deletes the container: kernel objects, then its directory (record,
-// logs, layers) last, so a crash in between leaves a record rm can find.
+// Remove deletes the container: kernel objects, its directory (record,
+// logs, layers), then the "destroy" event, and its veth last: a veth
+// goes with the container's network namespace anyway, and deleting it
+// first would keep `run --rm`'s client waiting for the kernel.
 func Remove(c *state.Container) error {
-	Release(c)
+	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Destroy()
+	releaseNetwork(c)
 	trace("rm -rf %s", state.Dir(c.ID))
-	return os.RemoveAll(state.Dir(c.ID))
+	err := os.RemoveAll(state.Dir(c.ID))
+	events.Container("destroy", c.ID, EventAttrs(c))
+	deleteVeth(c)
+	return err
+}
+
+// EventAttrs are an event's Actor.Attributes: the container's name, image
+// and labels, as Docker sends them.
+func EventAttrs(c *state.Container) map[string]string {
+	attrs := map[string]string{}
+	for k, v := range c.Config.Labels {
+		attrs[k] = v
+	}
+	attrs["name"], attrs["image"] = c.Name, c.Image
+	return attrs
 }
 
 // writeInitLayer writes the per-container files that sit between the image
 // and the container's own layer: /etc/hostname, /etc/hosts, /etc/resolv.conf.
 func writeInitLayer(c *state.Container, ip string, mode network.Mode) error {
 	etc := filepath.Join(state.Dir(c.ID), "init", "etc")
-	hosts := fmt.Sprintf("%s%s\t%s %s\n", hostsHeader, ip, c.Config.Hostname, c.Name)
+	hosts := fmt.Sprintf("%s%s\t%s\n", hostsHeader, ip, hostNames(c))
 	files := map[string]string{"hostname": c.Config.Hostname + "\n", "hosts": hosts, "resolv.conf": resolvConf(mode)}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(etc, name), []byte(content), 0644); err != nil {

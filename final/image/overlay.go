@@ -18,7 +18,13 @@ import (
 // sees it, and if we crash, the kernel drops it with the thread. With no
 // upperdir, overlayfs needs no workdir and treats whiteouts in any lower
 // layer as deletions: this is the container's view without a second writer.
+//
+// One layer needs no mount (overlayfs wants two lower layers without an
+// upper one): fn gets the layer itself.
 func WithMerged(lower []string, fn func(dir string) error) error {
+	if len(lower) == 1 {
+		return fn(lower[0])
+	}
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: Go ends the thread with this goroutine

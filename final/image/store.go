@@ -27,10 +27,12 @@ func trace(format string, a ...any) {
 	}
 }
 
-// Image is a name for an ordered stack of layers, bottom first.
+// Image is an ordered stack of layers, bottom first, and the names it
+// goes by (busybox, web:v2): `tag` adds one, `rmi NAME` takes one away.
 type Image struct {
 	ID      string
-	Name    string
+	Names   []string `json:",omitempty"`
+	Name    string   `json:",omitempty"` // the one name of records written before Names
 	Layers  []string // layer ids, bottom first
 	Created time.Time
 	Size    int64
@@ -77,7 +79,21 @@ func load(id string) (*Image, error) {
 	if err := json.Unmarshal(b, &im); err != nil {
 		return nil, err
 	}
+	if im.Name != "" && len(im.Names) == 0 {
+		im.Names = []string{im.Name}
+	}
+	im.Name = ""
 	return &im, nil
+}
+
+// HasName tells whether the image goes by name.
+func (im *Image) HasName(name string) bool {
+	for _, n := range im.Names {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Find resolves a name (busybox, busybox:latest), an id or an id prefix.
@@ -96,7 +112,7 @@ func Find(ref string) (*Image, error) {
 	name := strings.TrimSuffix(ref, ":latest")
 	var byID []*Image
 	for _, im := range ims {
-		if im.Name == name {
+		if im.HasName(name) {
 			return im, nil
 		}
 		if len(ref) >= 4 && strings.HasPrefix(im.ID, strings.TrimPrefix(ref, "sha256:")) {
@@ -124,20 +140,25 @@ func Get(ref string) (*Image, error) {
 }
 
 // region save
-// save records an image under the lock; a name moves from an older image
-// to this one, as `docker tag` does (the old one stays, unnamed).
+// save records an image under the lock; its names move from an older
+// image to this one, as `docker tag` does (the old one stays, unnamed if
+// it has no other name).
 func save(im *Image) error {
 	unlock, err := state.Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	return saveLocked(im)
+}
+
+func saveLocked(im *Image) error {
 	if err := os.MkdirAll(imagesDir(), 0700); err != nil {
 		return err
 	}
-	if im.Name != "" {
-		if old, err := Find(im.Name); err == nil && old.ID != im.ID {
-			old.Name = ""
+	for _, name := range im.Names {
+		if old, err := Find(name); err == nil && old.ID != im.ID {
+			old.Names = without(old.Names, name)
 			b, _ := json.MarshalIndent(old, "", "  ")
 			if err := state.WriteFileAtomic(filepath.Join(imagesDir(), old.ID+".json"), b); err != nil {
 				return err
@@ -146,6 +167,48 @@ func save(im *Image) error {
 	}
 	b, _ := json.MarshalIndent(im, "", "  ")
 	return state.WriteFileAtomic(filepath.Join(imagesDir(), im.ID+".json"), b)
+}
+
+func without(names []string, name string) []string {
+	var out []string
+	for _, n := range names {
+		if n != name {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Tag gives the image one more name (taken from any image that had it).
+func Tag(im *Image, name string) (*Image, error) {
+	unlock, err := state.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cur, err := load(im.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !cur.HasName(name) {
+		cur.Names = append(cur.Names, name)
+	}
+	return cur, saveLocked(cur)
+}
+
+// Untag takes a name away from the image; it reports whether names are left.
+func Untag(im *Image, name string) (left bool, err error) {
+	unlock, err := state.Lock()
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	cur, err := load(im.ID)
+	if err != nil {
+		return false, err
+	}
+	cur.Names = without(cur.Names, name)
+	return len(cur.Names) > 0, saveLocked(cur)
 }
 
 // endregion save
@@ -176,37 +239,32 @@ func finish(name, comment, parent string, layers []string, size int64) (*Image, 
 		io.WriteString(h, l+"\n")
 	}
 	io.WriteString(h, time.Now().String())
-	im := &Image{ID: hex.EncodeToString(h.Sum(nil)), Name: strings.TrimSuffix(name, ":latest"), Layers: layers,
+	var names []string
+	if name = strings.TrimSuffix(name, ":latest"); name != "" {
+		names = []string{name}
+	}
+	im := &Image{ID: hex.EncodeToString(h.Sum(nil)), Names: names, Layers: layers,
 		Created: time.Now().UTC(), Size: size, Parent: parent, Comment: comment}
 	return im, save(im)
 }
 
-// Import unpacks a `docker export` tarball (plain or gzip; "-" = stdin)
-// into one new layer and names the image.
-func Import(tarPath, name string) (*Image, error) {
-	var r io.Reader = os.Stdin
-	if tarPath != "-" {
-		f, err := os.Open(tarPath)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
+// Import unpacks a `docker export` tarball (plain or gzip) read from r
+// into one new layer and names the image; source names r in messages.
+func Import(r io.Reader, source, name string) (*Image, error) {
 	id, dir, err := newLayer()
 	if err != nil {
 		return nil, err
 	}
-	trace("mkdir %s && tar -C %s -xf %s", dir, dir, tarPath)
+	trace("mkdir %s && tar -C %s -xf %s", dir, dir, source)
 	res, err := archive.Extract(r, dir, archive.Limits{})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("import %s: refused: %v", tarPath, err)
+		return nil, fmt.Errorf("import %s: refused: %v", source, err)
 	}
 	for why, n := range res.Skipped {
-		logrus.Warnf("import %s: left out: %s (%d)", tarPath, why, n)
+		logrus.Warnf("import %s: left out: %s (%d)", source, why, n)
 	}
-	im, err := finish(name, "imported from "+tarPath, "", []string{id}, res.Bytes)
+	im, err := finish(name, "imported from "+source, "", []string{id}, res.Bytes)
 	if err != nil {
 		os.RemoveAll(dir)
 	}

@@ -133,17 +133,31 @@ func (n *Network) Attach(id string, pid int) (*Endpoint, error) {
 	return ep, nil
 }
 
-// Detach deletes the host end of the veth pair (the kernel deletes its peer;
-// both vanish anyway when the container's network namespace dies) and
-// gives the address back.
+// Detach gives the address back and deletes the host end of the veth pair
+// (the kernel deletes its peer; both vanish anyway when the container's
+// network namespace dies).
 func (n *Network) Detach(id string, ep *Endpoint) error {
-	if ep != nil && ep.HostVeth != "" {
-		if l, err := netlink.LinkByName(ep.HostVeth); err == nil {
-			trace("ip link del %s", ep.HostVeth)
-			netlink.LinkDel(l)
-		}
+	err := n.release(id)
+	if ep != nil {
+		DeleteVeth(ep.HostVeth)
 	}
-	return n.release(id)
+	return err
+}
+
+// Release gives the container's address back, and nothing else: the fast
+// half of Detach, done before the container's end is told.
+func (n *Network) Release(id string) error { return n.release(id) }
+
+// DeleteVeth is `ip link del NAME`, if it is still there: the slow half
+// (the kernel waits for RCU grace periods before it returns).
+func DeleteVeth(name string) {
+	if name == "" {
+		return
+	}
+	if l, err := netlink.LinkByName(name); err == nil {
+		trace("ip link del %s", name)
+		netlink.LinkDel(l)
+	}
 }
 
 // endregion attach

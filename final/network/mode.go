@@ -74,6 +74,8 @@ type Network struct {
 	Created time.Time
 	// Prepared: see record.Prepared.
 	Prepared string
+	Labels   map[string]string
+	Options  map[string]string
 }
 
 // Default is the default bridge: minidocker0, 172.29.0.0/16 (Docker's

@@ -31,6 +31,8 @@ type record struct {
 	Gateway string
 	Bridge  string
 	IPAM    map[string]string // "172.30.0.2": container id
+	Labels  map[string]string `json:",omitempty"`
+	Options map[string]string `json:",omitempty"`
 	// Prepared is the identity of the bridge (see identity) for which
 	// every chain and rule was checked and made: ensure's fast path.
 	Prepared string `json:",omitempty"`
@@ -65,7 +67,7 @@ func saveRecord(r *record) error {
 
 func (r *record) network() *Network {
 	_, subnet, _ := net.ParseCIDR(r.Subnet)
-	return &Network{Name: r.Name, ID: r.ID, Bridge: r.Bridge, Subnet: subnet, Gateway: net.ParseIP(r.Gateway).To4(), Created: r.Created, Prepared: r.Prepared}
+	return &Network{Name: r.Name, ID: r.ID, Bridge: r.Bridge, Subnet: subnet, Gateway: net.ParseIP(r.Gateway).To4(), Created: r.Created, Prepared: r.Prepared, Labels: r.Labels, Options: r.Options}
 }
 
 // Predefined are the networks that always exist, as in Docker.
@@ -130,7 +132,7 @@ func (n *Network) Addresses() map[string]string {
 // --subnet it takes the first /16 of 172.30-31 and 10.100-199 that overlaps
 // no network and no route of the host. Two networks may never overlap: a
 // container's packets to an address in both would go to either bridge.
-func Create(name, subnet, gateway string) (*Network, error) {
+func Create(name, subnet, gateway string, labels, options map[string]string) (*Network, error) {
 	if Predefined[name] != "" {
 		return nil, fmt.Errorf("network %s is predefined: choose another name", name)
 	}
@@ -177,7 +179,7 @@ func Create(name, subnet, gateway string) (*Network, error) {
 	id := state.NewID()
 	// A Linux interface name has at most 15 characters (IFNAMSIZ - 1).
 	r := &record{Name: name, ID: id, Driver: "bridge", Created: time.Now().UTC(), Subnet: sn.String(),
-		Gateway: gw.String(), Bridge: "md-" + id[:12], IPAM: map[string]string{}}
+		Gateway: gw.String(), Bridge: "md-" + id[:12], IPAM: map[string]string{}, Labels: labels, Options: options}
 	return r.network(), saveRecord(r)
 }
 
@@ -203,7 +205,9 @@ next:
 			}
 		}
 		for _, r := range routes {
-			if r.Dst != nil && overlap(n, r.Dst) {
+			// The default route (no Dst, or 0.0.0.0/0 in newer netlink)
+			// overlaps everything and means nothing here.
+			if r.Dst != nil && !isDefault(r.Dst) && overlap(n, r.Dst) {
 				continue next
 			}
 		}
@@ -211,6 +215,8 @@ next:
 	}
 	return nil
 }
+
+func isDefault(n *net.IPNet) bool { ones, _ := n.Mask.Size(); return ones == 0 }
 
 func nextIP(ip net.IP, add uint32) net.IP {
 	v := ipToU32(ip) + add

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minidocker/build-your-own-docker/final/api/types"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,47 +30,34 @@ func rootDir() string {
 	return "/var/lib/minidocker"
 }
 
-// Container is what minidocker knows about one container: what was asked
-// (Config, HostConfig) and what happened (State).
+// Container is what minidocker knows about one container: what was asked,
+// in the Docker Engine API's own shapes (Config, HostConfig: the create
+// request, from the CLI's flags or from an API client), and what happened
+// (State, Network).
 type Container struct {
 	ID         string
 	Name       string
 	Image      string // the name the user gave
 	ImageID    string
 	Created    time.Time
-	Config     Config
-	HostConfig HostConfig
+	Config     types.Config
+	HostConfig types.HostConfig
 	State      State
 	Network    NetworkSettings
 	Mounts     []Mount
+	// RestartCount counts the restarts of a restart policy.
+	RestartCount int `json:",omitempty"`
 }
 
-type Config struct {
-	Hostname   string
-	Env        []string
-	Cmd        []string
-	WorkingDir string
-	Tty        bool
-	OpenStdin  bool
+// Command is what the container runs: the entrypoint, then the command.
+func (c *Container) Command() []string {
+	return append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
 }
 
-type HostConfig struct {
-	Memory      int64 // bytes, 0 = no limit
-	MemorySwap  int64 // bytes of memory+swap, -1 = unlimited swap, 0 = unset
-	NanoCpus    int64 // --cpus 0.5 = 500000000
-	CpuShares   int64
-	PidsLimit   int64
-	CpusetCpus  string
-	Binds       []string
-	NetworkMode string
-	// PortBindings are the -p flags as given (8080:80, 127.0.0.1:53:53/udp, 80).
-	PortBindings []string `json:",omitempty"`
-	AutoRemove   bool
-	Detach       bool
-}
-
+// Mount is one -v: a bind mount of a host path, or a named volume.
 type Mount struct {
-	Type        string
+	Type        string // bind or volume
+	Name        string `json:",omitempty"` // the volume's name
 	Source      string
 	Destination string
 	RW          bool
@@ -90,12 +78,14 @@ type State struct {
 
 type NetworkSettings struct {
 	Mode        string
-	IPAddress   string `json:",omitempty"`
-	IPPrefixLen int    `json:",omitempty"`
-	Gateway     string `json:",omitempty"`
-	MacAddress  string `json:",omitempty"`
-	HostVeth    string `json:",omitempty"`
-	Bridge      string `json:",omitempty"`
+	NetworkID   string   `json:",omitempty"`
+	Aliases     []string `json:",omitempty"` // names the neighbours resolve it by (compose: the service)
+	IPAddress   string   `json:",omitempty"`
+	IPPrefixLen int      `json:",omitempty"`
+	Gateway     string   `json:",omitempty"`
+	MacAddress  string   `json:",omitempty"`
+	HostVeth    string   `json:",omitempty"`
+	Bridge      string   `json:",omitempty"`
 	// Ports are the published ports, host ports resolved (-p 80 gets a free one).
 	Ports []PortBinding `json:",omitempty"`
 	// Rules are the iptables rules added for this container (its -p DNAT and

@@ -1,0 +1,7 @@
+//go:build linux
+
+package api
+
+import "golang.org/x/sys/unix"
+
+func umask(m int) int { return unix.Umask(m) }

@@ -1,0 +1,80 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/minidocker/build-your-own-docker/final/api"
+	"github.com/minidocker/build-your-own-docker/final/container"
+	"github.com/minidocker/build-your-own-docker/final/engine/local"
+	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+func daemonCommand() *cli.Command {
+	return &cli.Command{Name: "daemon", Usage: "serve the Docker Engine API (the docker CLI and docker-compose can use it)", Action: daemonCmd, Flags: []cli.Flag{
+		&cli.StringFlag{Name: "host", Aliases: []string{"H"}, Value: "unix://" + api.DefaultSocket, Usage: "where to listen: unix:///path or tcp://HOST:PORT (TCP needs --tlsverify)"},
+		&cli.StringFlag{Name: "group", Aliases: []string{"G"}, Value: "minidocker", Usage: "the group that may use the unix socket (mode 0660)"},
+		&cli.BoolFlag{Name: "tlsverify", Usage: "mutual TLS: only clients with a certificate signed by --tlscacert"},
+		&cli.StringFlag{Name: "tlscacert", Usage: "the CA that signs the clients' certificates"},
+		&cli.StringFlag{Name: "tlscert", Usage: "the daemon's certificate"},
+		&cli.StringFlag{Name: "tlskey", Usage: "the daemon's key"},
+	}}
+}
+
+// region daemon
+// daemonCmd is `minidocker daemon`: the local engine behind the Engine API.
+// It owns nothing the containers need to keep running: each has its
+// monitor, so killing the daemon loses none of them, and a new daemon
+// finds them all in the state directory (live restore).
+func daemonCmd(c *cli.Context) error {
+	l, err := api.Listen(c.String("host"), c.String("group"), api.TLS{Verify: c.Bool("tlsverify"),
+		CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")})
+	if err != nil {
+		return err
+	}
+	restore()
+	srv := api.New(local.New(Version, true), Version)
+	srv.Log = log.New(os.Stderr, "minidocker daemon: ", 0)
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: srv.Log}
+	fmt.Fprintf(os.Stderr, "minidocker daemon: API %s listening on %s (state in %s)\n", "1.44", c.String("host"), state.Root)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, unix.SIGTERM, unix.SIGINT)
+	go func() {
+		<-stop
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx) // the containers keep running (live restore)
+		hs.Close()
+	}()
+	err = hs.Serve(l)
+	if path := api.SocketPath(c.String("host")); path != "" {
+		os.Remove(path)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// endregion daemon
+
+// restore looks at every container once when the daemon starts: a
+// container whose monitor died with its host process (kill -9, a crash)
+// is recorded as exited and its kernel objects released; the others
+// still run, held by their monitors.
+func restore() {
+	cs, _ := state.List()
+	for _, c := range cs {
+		container.Refresh(c)
+	}
+}
