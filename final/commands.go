@@ -172,6 +172,9 @@ func createRequest(c *cli.Context, detach bool) (string, *types.ContainerCreateR
 		cfg.AttachStdout, cfg.AttachStderr = true, true
 		cfg.AttachStdin, cfg.StdinOnce = cfg.OpenStdin, cfg.OpenStdin
 	}
+	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil && cfg.Tty {
+		h.ConsoleSize = [2]uint{uint(ws.Row), uint(ws.Col)} // the command starts with our size
+	}
 	if c.IsSet("entrypoint") {
 		cfg.Entrypoint = types.StrSlice{c.String("entrypoint")}
 	}

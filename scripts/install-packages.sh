@@ -15,6 +15,8 @@ pkgs=(
   gcc            # cgo, for minidocker-nsenter: exec's C constructor
   libc6-dev      # its C headers and the static libc
   make
+  docker-compose # compose v1 (python3-docker): the daemon's tests drive it against minidocker
+  bsdutils       # script(1): a terminal for the tests of docker run -it
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -26,11 +28,22 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
+# The docker CLI (a client only is needed; chapter 09 points it at
+# minidocker's daemon). Debian ships it in docker.io, whose install does
+# not start the engine here; the learner VM installs the static client.
+if ! command -v docker >/dev/null; then
+  pkgs+=(docker.io)
+fi
+
+# The group that may use the daemon's socket (0660 root:minidocker).
+group_ready() { getent group minidocker >/dev/null || groupadd --system minidocker; }
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  group_ready
   echo "install-packages: all present"
   exit 0
 fi
@@ -38,3 +51,4 @@ echo "install-packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+group_ready

@@ -365,19 +365,32 @@ func snapshot(t *testing.T) hostState {
 }
 
 // checkNoLeaks fails the test if anything was added since before: mounts,
-// links, cgroups, runtime state files, iptables rules.
+// links, cgroups, runtime state files, iptables rules. A container's
+// monitor may still be deleting its veth just after its client got the
+// exit status (the kernel takes tens of milliseconds), so the check looks
+// again for a few seconds (a bounded poll) before it fails.
 func checkNoLeaks(t *testing.T, before hostState) {
 	t.Helper()
-	after := snapshot(t)
-	for _, c := range []struct {
-		what          string
-		before, after []string
-	}{{"mounts", before.mounts, after.mounts}, {"links", before.links, after.links},
-		{"cgroups", before.cgroups, after.cgroups}, {"state files", before.state, after.state},
-		{"iptables rules", before.rules, after.rules}} {
-		if extra := added(c.before, c.after); len(extra) > 0 {
-			t.Errorf("leaked %s: %v", c.what, extra)
+	var leaks []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		after := snapshot(t)
+		leaks = nil
+		for _, c := range []struct {
+			what          string
+			before, after []string
+		}{{"mounts", before.mounts, after.mounts}, {"links", before.links, after.links},
+			{"cgroups", before.cgroups, after.cgroups}, {"state files", before.state, after.state},
+			{"iptables rules", before.rules, after.rules}} {
+			if extra := added(c.before, c.after); len(extra) > 0 {
+				leaks = append(leaks, fmt.Sprintf("leaked %s: %v", c.what, extra))
+			}
 		}
+		if len(leaks) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, l := range leaks {
+		t.Error(l)
 	}
 }
 

@@ -3,6 +3,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -215,7 +216,10 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) error {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := s.streams(conn, tty)
+	out := bufio.NewWriterSize(conn, 64<<10) // sent whenever the log has no more for now
+	defer out.Flush()
+	st := s.streams(out, tty)
+	st.Flush = func() { out.Flush() }
 	opts := engine.AttachOptions{Stdin: boolValue(r, "stdin"), Stdout: boolValue(r, "stdout"), Stderr: boolValue(r, "stderr"), Logs: boolValue(r, "logs")}
 	if opts.Stdin {
 		st.Stdin = stdinOf(in, cancel, !c.Config.OpenStdin)
@@ -279,7 +283,10 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
 	opts := engine.LogsOptions{Follow: boolValue(r, "follow"), Tail: r.URL.Query().Get("tail"), Timestamps: boolValue(r, "timestamps"), Since: int64(since)}
 	w.Header().Set("Content-Type", streamType(c.Config.Tty))
 	w.WriteHeader(http.StatusOK)
-	st := s.streams(flushing(w), c.Config.Tty)
+	st := s.streams(w, c.Config.Tty) // net/http buffers; flushed when the log has no more for now
+	if f, ok := w.(http.Flusher); ok {
+		opts.Flush = f.Flush
+	}
 	if !boolValue(r, "stdout") {
 		st.Stdout = io.Discard
 	}

@@ -110,6 +110,7 @@ type AttachIO struct {
 	Stdout, Stderr io.Writer
 	Resize         <-chan [2]uint
 	Logs           bool
+	Flush          func() // see LogOptions.Flush
 }
 
 // region attach
@@ -144,7 +145,7 @@ func Attach(ctx context.Context, c *state.Container, a AttachIO) error {
 			<-ctx.Done()
 		}()
 	}
-	opts := LogOptions{Follow: true, Tail: -1, FromEnd: !a.Logs, ExitAfter: since}
+	opts := LogOptions{Follow: true, Tail: -1, FromEnd: !a.Logs, ExitAfter: since, Flush: a.Flush}
 	return Logs(ctx, c.ID, opts, a.Stdout, a.Stderr)
 }
 

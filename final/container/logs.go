@@ -4,8 +4,8 @@ package container
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,21 +22,20 @@ import (
 // writes them: {"log":"hi\n","stream":"stdout","time":"..."}.
 func LogPath(id string) string { return filepath.Join(state.Dir(id), "container.log") }
 
-type logLine struct {
-	Log    string `json:"log"`
-	Stream string `json:"stream"`
-	Time   string `json:"time"`
-}
-
 // maxLogLine is where a line without a newline is cut, as Docker's
 // json-file driver cuts at 16 KiB: 20 MiB of output with no newline is
 // 1280 log lines, not one line held in memory.
 const maxLogLine = 16 << 10
 
-// LogWriter appends lines of both streams to the log file.
+// LogWriter appends lines of both streams to the log file, through a
+// buffer that is written out whenever the stream being copied has nothing
+// more to read right now: a burst of short lines costs one write(2), not
+// one per line, and no line waits once the container pauses.
 type LogWriter struct {
-	mu sync.Mutex
-	f  *os.File
+	mu  sync.Mutex
+	f   *os.File
+	w   *bufio.Writer
+	buf []byte
 }
 
 func OpenLog(id string) (*LogWriter, error) {
@@ -44,10 +43,15 @@ func OpenLog(id string) (*LogWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &LogWriter{f: f}, nil
+	return &LogWriter{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
 }
 
-func (w *LogWriter) Close() error { return w.f.Close() }
+func (w *LogWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.w.Flush()
+	return w.f.Close()
+}
 
 // Copy reads r line by line (at most 16 KiB a line) into the log (stream
 // "stdout"/"stderr") and, if tee is set, to tee as well (the foreground
@@ -60,12 +64,18 @@ func (w *LogWriter) Copy(r io.Reader, stream string, tee io.Writer) {
 			if tee != nil {
 				tee.Write(line)
 			}
-			b, _ := json.Marshal(logLine{Log: string(line), Stream: stream, Time: time.Now().UTC().Format(time.RFC3339Nano)})
 			w.mu.Lock()
-			w.f.Write(append(b, '\n'))
+			w.buf = appendLogLine(w.buf[:0], line, stream, time.Now().UTC())
+			w.w.Write(w.buf)
+			if br.Buffered() == 0 { // the pipe may be empty: write the log out
+				w.w.Flush()
+			}
 			w.mu.Unlock()
 		}
 		if err != nil && err != bufio.ErrBufferFull {
+			w.mu.Lock()
+			w.w.Flush()
+			w.mu.Unlock()
 			return
 		}
 	}
@@ -82,6 +92,9 @@ type LogOptions struct {
 	// ExitAfter: follow until the container exits after this time (attach:
 	// a container that is created, not yet running, is waited for).
 	ExitAfter time.Time
+	// Flush, if set, is called whenever all there is has been written (the
+	// daemon buffers a stream and sends it then).
+	Flush func()
 }
 
 // region followlog
@@ -111,6 +124,19 @@ func Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Wri
 	}
 	br := bufio.NewReaderSize(f, 64*1024)
 	pending := []byte{}
+	// Consecutive lines of one stream go out as one write (one frame on
+	// the API's multiplexed stream), up to 64 KiB: a million short lines
+	// are not a million frames for the client to take apart.
+	var batch, text []byte
+	var batchOut io.Writer
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := batchOut.Write(batch)
+		batch = batch[:0]
+		return err
+	}
 	drain := func() error {
 		for {
 			line, err := br.ReadSlice('\n')
@@ -119,36 +145,64 @@ func Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Wri
 				continue
 			}
 			if err != nil {
+				if err := flush(); err != nil {
+					return err
+				}
+				if opts.Flush != nil {
+					opts.Flush()
+				}
 				return nil // EOF: a partial line waits in pending
 			}
-			var l logLine
-			if json.Unmarshal(pending, &l) == nil {
+			if l, err := parseLogLine(bytes.TrimSuffix(pending, []byte("\n")), text); err == nil {
+				text = l.Log
 				out := stdout
 				if l.Stream == "stderr" {
 					out = stderr
 				}
-				t, _ := time.Parse(time.RFC3339Nano, l.Time)
+				var t time.Time
+				if opts.Timestamps || !opts.Since.IsZero() {
+					t, _ = time.Parse(time.RFC3339Nano, l.Time)
+				}
 				if t.Before(opts.Since) {
 					pending = pending[:0]
 					continue
 				}
-				text := l.Log
+				if out != batchOut || len(batch) > 64<<10 {
+					if err := flush(); err != nil {
+						return err // the reader went away
+					}
+					batchOut = out
+				}
 				if opts.Timestamps {
-					text = t.Format(time.RFC3339Nano) + " " + text
+					batch = append(append(batch, t.Format(time.RFC3339Nano)...), ' ')
 				}
-				if _, err := io.WriteString(out, text); err != nil {
-					return err // the reader went away
-				}
+				batch = append(batch, l.Log...)
 			}
 			pending = pending[:0]
 		}
 	}
 	var exited <-chan struct{}
 	var pid int
+	var recordIno uint64 // the record is replaced (rename) on every change
 	for {
 		if err := drain(); err != nil || !opts.Follow {
 			return err
 		}
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join(state.Dir(id), "config.v2.json"), &st) == nil && st.Ino == recordIno && exited != nil {
+			select { // only the log grew: wait again
+			case <-ctx.Done():
+				return nil
+			case <-exited:
+				exited = nil
+			case _, ok := <-w.C:
+				if !ok {
+					return drain()
+				}
+			}
+			continue
+		}
+		recordIno = st.Ino
 		c, err := state.Load(id)
 		if err != nil {
 			return drain()

@@ -122,6 +122,9 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		Mounts: binds(c.Mounts), Env: c.Config.Env, Cwd: c.Config.WorkingDir, Args: c.Command(),
 		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel),
 		Volatile: c.HostConfig.AutoRemove}
+	if cs := c.HostConfig.ConsoleSize; c.Config.Tty && cs[0] > 0 && cs[1] > 0 {
+		spec.Winsize = fmt.Sprintf("%d %d", cs[0], cs[1])
+	}
 	ports, err := PortsOf(c.HostConfig.PortBindings)
 	if err != nil {
 		return nil, p.abort(err)

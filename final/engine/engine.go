@@ -100,6 +100,9 @@ type Streams struct {
 	Signal <-chan string
 	// Detach: `run -d`, ContainerRun returns as soon as the container runs.
 	Detach bool
+	// Flush, if set, is called when all the output there is so far has been
+	// written (the daemon buffers a connection and sends it then).
+	Flush func()
 }
 
 // AttachOptions says which streams `attach` connects.
@@ -122,7 +125,8 @@ type LogsOptions struct {
 	Follow     bool
 	Tail       string // "all" or a number of lines
 	Timestamps bool
-	Since      int64 // unix seconds, 0 = from the start
+	Since      int64  // unix seconds, 0 = from the start
+	Flush      func() // see Streams.Flush
 }
 
 // RemoveOptions is `rm`.

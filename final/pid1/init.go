@@ -325,6 +325,11 @@ func (in *initProc) startCommand() (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("open pty: %v", err)
 		}
+		var rows, cols uint16
+		if _, err := fmt.Sscan(s.Winsize, &rows, &cols); err == nil && rows > 0 && cols > 0 {
+			in.trace("stty rows %d cols %d  # ioctl(TIOCSWINSZ)", rows, cols)
+			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+		}
 		in.trace("# pty %s, master sent to the parent (SCM_RIGHTS)", slave.Name())
 		if err := SendFd(int(in.status.Fd()), "pty", master); err != nil {
 			return 0, fmt.Errorf("send pty: %v", err)

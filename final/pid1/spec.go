@@ -31,6 +31,9 @@ type Spec struct {
 	Debug     bool
 	// Volatile (run --rm): the container layer is thrown away at exit.
 	Volatile bool
+	// Winsize is the terminal's first size, "ROWS COLS" (the client's
+	// ConsoleSize): the command starts with it, before any resize arrives.
+	Winsize string
 }
 
 // region wire
@@ -51,7 +54,7 @@ func (s *Spec) fields() []field {
 		{"Cwd", &s.Cwd, nil, nil, nil}, {"Args", nil, &s.Args, nil, nil},
 		{"Tty", nil, nil, &s.Tty, nil}, {"NetNS", nil, nil, &s.NetNS, nil},
 		{"JoinNetNS", &s.JoinNetNS, nil, nil, nil}, {"Debug", nil, nil, &s.Debug, nil},
-		{"Volatile", nil, nil, &s.Volatile, nil},
+		{"Volatile", nil, nil, &s.Volatile, nil}, {"Winsize", &s.Winsize, nil, nil, nil},
 	}
 }
 

@@ -34,8 +34,9 @@ const MaxFrame = 1 << 20
 
 // Muxer writes frames to one connection from several goroutines.
 type Muxer struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
 }
 
 // NewMuxer frames writes to w.
@@ -50,13 +51,11 @@ func (m *Muxer) Write(id byte, p []byte) error {
 		if n > MaxFrame {
 			n = MaxFrame
 		}
-		var h [8]byte
-		h[0] = id
-		binary.BigEndian.PutUint32(h[4:], uint32(n))
-		if _, err := m.w.Write(h[:]); err != nil {
-			return err
-		}
-		if _, err := m.w.Write(p[:n]); err != nil {
+		// header and payload in one write: one system call per frame
+		m.buf = append(m.buf[:0], id, 0, 0, 0, 0, 0, 0, 0)
+		binary.BigEndian.PutUint32(m.buf[4:8], uint32(n))
+		m.buf = append(m.buf, p[:n]...)
+		if _, err := m.w.Write(m.buf); err != nil {
 			return err
 		}
 		p = p[n:]

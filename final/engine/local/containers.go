@@ -55,7 +55,7 @@ func (e *Engine) ContainerAttach(ctx context.Context, ref string, opts engine.At
 	if err != nil {
 		return err
 	}
-	a := container.AttachIO{Stdout: io.Discard, Stderr: io.Discard, Resize: s.Resize, Logs: opts.Logs}
+	a := container.AttachIO{Stdout: io.Discard, Stderr: io.Discard, Resize: s.Resize, Logs: opts.Logs, Flush: s.Flush}
 	if opts.Stdout && s.Stdout != nil {
 		a.Stdout = s.Stdout
 	}
@@ -255,7 +255,7 @@ func (e *Engine) ContainerLogs(ctx context.Context, ref string, opts engine.Logs
 	if err != nil {
 		return invalid("invalid --tail %q: a number of lines, or all", opts.Tail)
 	}
-	lo := container.LogOptions{Follow: opts.Follow, Tail: tail, Timestamps: opts.Timestamps}
+	lo := container.LogOptions{Follow: opts.Follow, Tail: tail, Timestamps: opts.Timestamps, Flush: opts.Flush}
 	if opts.Since > 0 {
 		lo.Since = time.Unix(opts.Since, 0)
 	}

@@ -201,10 +201,15 @@ func (e *Engine) NetworkConnect(ctx context.Context, ref string, req types.Netwo
 // NetworkDisconnect is POST /networks/{id}/disconnect: a created container
 // leaves the network (it has --network none until connected again).
 func (e *Engine) NetworkDisconnect(ctx context.Context, ref string, req types.NetworkConnectRequest) error {
-	n, err := findNetwork(ref)
-	if err != nil {
-		return err
+	name := ref
+	if ref != "none" && ref != "host" {
+		n, err := findNetwork(ref)
+		if err != nil {
+			return err
+		}
+		name = n.Name
 	}
+	n := &network.Network{Name: name}
 	c, err := findContainer(req.Container)
 	if err != nil {
 		return err

@@ -91,10 +91,12 @@ func New(host string, t TLS) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("invalid host %q: use unix:///path/to.sock or tcp://HOST:PORT", host)
 	}
-	e.http = &http.Client{Transport: &http.Transport{
-		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return e.dial(ctx) },
-		DisableKeepAlives: false, MaxIdleConnsPerHost: 4,
-	}}
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return e.dial(ctx) }
+	tr := &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 4}
+	if e.scheme == "https" {
+		tr.DialTLSContext = dial // e.dial already speaks TLS
+	}
+	e.http = &http.Client{Transport: tr}
 	return e, nil
 }
 
