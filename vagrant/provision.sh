@@ -14,7 +14,9 @@
 #      steps are run as `sudo go run ./stepNN-...`
 #   4. git safe.directory for root: a synced folder belongs to the vagrant user, and root's git
 #      (which go calls to stamp builds) refuses repositories owned by someone else
-#   5. the project's own setup: `make -C REPO setup` (packages + busybox rootfs on the VM's disk)
+#   5. the docker CLI, for chapter 09 (DOCKER_HOST=unix:///run/minidocker.sock docker ...): from the
+#      distribution's docker.io, with its engine (dockerd, containerd) masked, never started
+#   6. the project's own setup: `make -C REPO setup` (packages + busybox rootfs on the VM's disk)
 set -euo pipefail
 
 # Pinned toolchain. The sums are the ones published on https://go.dev/dl/ for these files.
@@ -33,7 +35,7 @@ repo=${MINIDOCKER_REPO:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --skip-go) skip_go=1 ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) die "unknown flag $1 (try --help)" ;;
     *) repo=$1 ;;
   esac
@@ -69,6 +71,13 @@ ensure_packages() {
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 }
 ensure_packages curl git make
+
+# ensure_packages_named PKG...: like ensure_packages, by package name rather than command.
+ensure_packages_named() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+}
 
 # --- 2. Go ---------------------------------------------------------------------------------
 # The Go the steps will use: on PATH, else the tarball's place (a provisioner's PATH may lack it).
@@ -153,7 +162,27 @@ else
   log "git safe.directory $repo added for root"
 fi
 
-# --- 5. the project's setup (packages + rootfs) ----------------------------------------------
+# --- 5. the docker CLI, without its engine -------------------------------------------------------
+# Chapter 09 points the docker CLI at minidocker's daemon. The distribution ships the client in the
+# docker.io package together with dockerd; a policy-rc.d keeps the install from starting anything,
+# and the engine's units are masked: the VM has a docker client, and no other container engine.
+if command -v docker >/dev/null; then
+  log "docker CLI already there: $(docker --version)"
+else
+  log "installing the docker CLI (docker.io, engine masked)"
+  printf '#!/bin/sh
+exit 101
+' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  ensure_packages_named docker.io
+  rm -f /usr/sbin/policy-rc.d
+  if command -v systemctl >/dev/null; then
+    systemctl mask --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+  fi
+  log "$(docker --version); dockerd and containerd masked"
+fi
+
+# --- 6. the project's setup (packages + rootfs) ----------------------------------------------
 log "make -C $repo setup"
 make -C "$repo" setup
 log "done; check the machine any time with: sudo bash $repo/scripts/doctor.sh (make doctor)"

@@ -23,6 +23,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/api/types"
 )
 
+// region engine
 // Engine is everything a minidocker client can ask.
 type Engine interface {
 	Version(ctx context.Context) (*types.Version, error)
@@ -83,6 +84,8 @@ type Engine interface {
 	VolumeInspect(ctx context.Context, name string) (*types.Volume, error)
 	VolumeRemove(ctx context.Context, name string, force bool) error
 }
+
+// endregion engine
 
 // Streams are a client's ends of a container's (or an exec's) stdio.
 // Stdin nil means no stdin; with a terminal (Tty) everything comes on

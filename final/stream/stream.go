@@ -42,6 +42,7 @@ type Muxer struct {
 // NewMuxer frames writes to w.
 func NewMuxer(w io.Writer) *Muxer { return &Muxer{w: w} }
 
+// region frame
 // Write sends one frame of stream id.
 func (m *Muxer) Write(id byte, p []byte) error {
 	m.mu.Lock()
@@ -65,6 +66,8 @@ func (m *Muxer) Write(id byte, p []byte) error {
 	}
 	return nil
 }
+
+// endregion frame
 
 // Stream is one stream of a Muxer, as an io.Writer.
 func (m *Muxer) Stream(id byte) io.Writer { return writer{m, id} }
