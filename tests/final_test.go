@@ -678,3 +678,35 @@ func TestFinalInitProgram(t *testing.T) {
 		mustRun(t, c.bin, "rm", "-f", name)
 	}
 }
+
+// TestFinalCreateStartAttach: the daemonless CLI's create, start -a, start,
+// attach, wait and rename: a created container stays created (nobody has
+// to hold it), start -a gets its whole output and exit status, a second
+// start runs it again in its own layer.
+func TestFinalCreateStartAttach(t *testing.T) {
+	md := minidockerTest(t)
+	removeOnCleanup(t, md, "mdt-created", "mdt-created2")
+	mustRun(t, md, "create", "--name", "mdt-created", "--network", "none", "busybox", "sh", "-c", "echo run >> /runs; cat /runs; exit 3")
+	if r := mustRun(t, md, "ps", "-a", "--filter", "name=mdt-created"); !strings.Contains(r.stdout, "Created") {
+		t.Errorf("ps -a after create: %s", r)
+	}
+	if r := run(t, md, "start", "-a", "mdt-created"); r.code != 3 || r.stdout != "run\n" {
+		t.Errorf("start -a: want run and exit 3: %s", r)
+	}
+	if r := run(t, md, "start", "-a", "mdt-created"); r.code != 3 || r.stdout != "run\nrun\n" {
+		t.Errorf("a second start -a: the same layer, so two lines: %s", r)
+	}
+	mustRun(t, md, "rename", "mdt-created", "mdt-created2")
+	if r := mustRun(t, md, "wait", "mdt-created2"); r.stdout != "3\n" {
+		t.Errorf("wait of an exited container: %s", r)
+	}
+	mustRun(t, md, "rm", "mdt-created2")
+	// attach to a running one: its stdin, its output from now on
+	mustRun(t, md, "run", "-d", "-i", "--name", "mdt-created", "--network", "none", "busybox", "sh", "-c", "read l; echo got $l; exit 4")
+	cmd := exec.Command(md, "attach", "mdt-created")
+	cmd.Stdin = strings.NewReader("line\n")
+	if r := runCmd(t, cmd); r.code != 4 || r.stdout != "got line\n" {
+		t.Errorf("attach: want our line read and exit 4: %s", r)
+	}
+	mustRun(t, md, "rm", "mdt-created")
+}

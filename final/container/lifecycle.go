@@ -22,7 +22,7 @@ import (
 // (see state.Reconcile), saving the correction under the lock.
 func Refresh(c *state.Container) *state.Container {
 	if c.State.Status == "exited" || (c.State.Status == "running" && state.Alive(c.State.Pid, c.State.PidStart)) ||
-		state.Alive(c.State.MonitorPid, c.State.MonStart) {
+		(c.State.Status == "created" && c.State.MonitorPid == 0) || state.Alive(c.State.MonitorPid, c.State.MonStart) {
 		return c
 	}
 	if r, err := state.Update(c.ID, func(r *state.Container) error {

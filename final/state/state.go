@@ -246,7 +246,7 @@ func NewID() string {
 // Create reserves a name and writes the first record, under the lock: two
 // concurrent `run --name web` cannot both win. An empty name gets a
 // generated one (adjective_scientist, like Docker's).
-func Create(c *Container) error {
+func Create(c *Container, starting bool) error {
 	unlock, err := Lock()
 	if err != nil {
 		return err
@@ -271,10 +271,14 @@ func Create(c *Container) error {
 		return err
 	}
 	c.State.Status = "created"
-	// Who creates it answers for it until a monitor takes over: if this
-	// process dies before the container runs, Reconcile can tell.
-	c.State.MonitorPid = os.Getpid()
-	c.State.MonStart, _ = StartTime(c.State.MonitorPid)
+	if starting {
+		// Who creates it to start it at once (run) answers for it until a
+		// monitor takes over: if this process dies before the container
+		// runs, Reconcile can tell. A container only created (create) has
+		// nobody answering for it, and needs nobody.
+		c.State.MonitorPid = os.Getpid()
+		c.State.MonStart, _ = StartTime(c.State.MonitorPid)
+	}
 	if err := Save(c); err != nil {
 		os.RemoveAll(Dir(c.ID))
 		return err
@@ -345,7 +349,10 @@ func Reconcile(c *Container) bool {
 		if Alive(c.State.Pid, c.State.PidStart) {
 			return false
 		}
-	case "created": // its creator died before it ran
+	case "created": // its creator died before it ran (run), or nobody started it yet (create)
+		if c.State.MonitorPid == 0 {
+			return false
+		}
 	default:
 		return false
 	}

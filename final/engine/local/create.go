@@ -27,7 +27,7 @@ const minPidsLimit = 12
 
 // ContainerCreate is POST /containers/create and `minidocker create`.
 func (e *Engine) ContainerCreate(ctx context.Context, name string, req *types.ContainerCreateRequest) (*types.ContainerCreateResponse, error) {
-	c, err := e.create(name, req)
+	c, err := e.create(name, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,10 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *types.Co
 // first record. Nothing is made until all checks passed: a bad value
 // leaves nothing behind. The CLI's flags and an API client's JSON come
 // here the same way.
-func (e *Engine) create(name string, req *types.ContainerCreateRequest) (*state.Container, error) {
+//
+// starting: the caller starts it at once (run), and answers for it until
+// it runs.
+func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting bool) (*state.Container, error) {
 	name = strings.TrimPrefix(name, "/")
 	if name != "" && !network.ValidName(name) {
 		return nil, invalid("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
@@ -131,7 +134,7 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest) (*state.
 		}
 	}
 	c.Mounts = mounts
-	if err := state.Create(c); err != nil {
+	if err := state.Create(c, starting); err != nil {
 		if strings.Contains(err.Error(), "already in use") {
 			other, _ := state.Find(name)
 			otherID := ""

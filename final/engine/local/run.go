@@ -23,7 +23,7 @@ import (
 // container writes straight to our stdout and stderr, with no log and no
 // copying. A run whose start fails leaves nothing behind.
 func (e *Engine) ContainerRun(ctx context.Context, name string, req *types.ContainerCreateRequest, s engine.Streams) (string, int, error) {
-	c, err := e.create(name, req)
+	c, err := e.create(name, req, true)
 	if err != nil {
 		return "", 125, err
 	}
