@@ -464,6 +464,9 @@ func execCmd(c *cli.Context) error {
 	}
 	cfg := types.ExecConfig{Cmd: c.Args().Tail(), Env: c.StringSlice("env"), WorkingDir: c.String("workdir"), Tty: c.Bool("tty"),
 		AttachStdin: c.Bool("interactive"), AttachStdout: true, AttachStderr: true, Detach: c.Bool("detach")}
+	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil && cfg.Tty {
+		cfg.ConsoleSize = &[2]uint{uint(ws.Row), uint(ws.Col)}
+	}
 	if cfg.Detach {
 		id, err := eng.ExecCreate(ctx, c.Args().First(), cfg)
 		if err != nil {

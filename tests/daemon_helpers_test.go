@@ -50,6 +50,8 @@ type daemon struct {
 // (with the daemonless CLI) before the leak check runs.
 func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	requireRoot(t)
+	defaultBridge(t)
 	md := minidockerTest(t)
 	dir, err := os.MkdirTemp("", "md-daemon-")
 	if err != nil {
@@ -78,6 +80,17 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	})
 	d.start()
 	return d
+}
+
+// bridgeOnce makes the default bridge once per test binary.
+var bridgeOnce sync.Once
+
+// defaultBridge makes minidocker0 (and its base rules) exist before a test
+// takes its leak-check snapshot: like docker0 it stays once made, so a test
+// whose containers use the default network is not charged with it.
+func defaultBridge(t *testing.T) {
+	t.Helper()
+	bridgeOnce.Do(func() { run(t, program(t, "minidocker"), "run", "--rm", "busybox", "true") })
 }
 
 // listDir lists a directory's names ("" none if it is missing).

@@ -80,6 +80,13 @@ func TestDaemonDockerRun(t *testing.T) {
 	if r := d.docker("start", "-a", "dd-created"); r.code != 2 || r.stdout != "first\n" {
 		t.Errorf("docker start -a: want first and exit 2: %s", r)
 	}
+	d.mustDocker("start", "dd-created")
+	if r := d.mustDocker("logs", "-f", "dd-created"); r.stdout != "first\nfirst\n" {
+		t.Errorf("docker logs -f: want both runs' lines, and to return when it exits: %s", r)
+	}
+	if r := d.mustDocker("logs", "--tail", "1", "-t", "dd-created"); !regexp.MustCompile(`^20\d\d-\d\d-\d\dT[0-9:.]+Z first\n$`).MatchString(r.stdout) {
+		t.Errorf("docker logs --tail 1 -t: %s", r)
+	}
 	d.mustDocker("rm", "dd-created")
 	// stdin, and a terminal (script(1) gives the CLI one).
 	if r := runCmd(t, withStdin(d.dockerCmd("run", "-i", "--rm", "--network", "none", "busybox", "sh", "-c", "read l; echo got $l; exit 4"), "line\n")); r.code != 4 || r.stdout != "got line\n" {
@@ -91,6 +98,14 @@ func TestDaemonDockerRun(t *testing.T) {
 	if r := runCmd(t, sc); r.code != 7 || !strings.Contains(r.stdout, "/dev/pts/0") || !strings.Contains(r.stdout, "33 91") {
 		t.Errorf("docker run -it: want a terminal of the container's own devpts, sized 33x91, exit 7: %s", r)
 	}
+	d.mustDocker("run", "-d", "-it", "--name", "dd-tty", "--network", "none", "busybox", "sh")
+	script = fmt.Sprintf("stty cols 77 rows 22; %s exec -it dd-tty sh -c 'tty; stty size; exit 6'", tool(t, "docker"))
+	sc = d.dockerCmd()
+	sc.Path, sc.Args = tool(t, "script"), []string{"script", "-qec", script, "/dev/null"}
+	if r := runCmd(t, sc); r.code != 6 || !strings.Contains(r.stdout, "/dev/pts/1") || !strings.Contains(r.stdout, "22 77") {
+		t.Errorf("docker exec -it: want a second terminal of the container's devpts, sized 22x77, exit 6: %s", r)
+	}
+	d.mustDocker("rm", "-f", "dd-tty")
 	// Errors: one line, Docker's status codes.
 	if r := d.docker("inspect", "dd-nobody"); r.code != 1 || !strings.Contains(r.stderr, "No such object: dd-nobody") {
 		t.Errorf("docker inspect of an unknown container: %s", r)
@@ -141,6 +156,14 @@ func TestDaemonLimitsAndFiles(t *testing.T) {
 		t.Errorf("docker volume inspect: %s", r)
 	}
 	d.mustDocker("volume", "rm", "dd-data")
+	// an anonymous volume (-v /path) goes with rm -v, a named one stays
+	d.mustDocker("create", "--name", "dd-anon", "--network", "none", "-v", "/scratch", "-v", "dd-named:/named", "busybox", "true")
+	vols := d.mustDocker("volume", "ls", "-q").stdout
+	d.mustDocker("rm", "-v", "dd-anon")
+	if after := d.mustDocker("volume", "ls", "-q").stdout; strings.Count(vols, "\n") != strings.Count(after, "\n")+1 || !strings.Contains(after, "dd-named") {
+		t.Errorf("rm -v: want the anonymous volume gone and dd-named kept: before %q, after %q", vols, after)
+	}
+	d.mustDocker("volume", "rm", "dd-named")
 	// Images: export a container, import it, commit one, tag, rmi.
 	d.mustDocker("run", "--name", "dd-exp", "--network", "none", "busybox", "sh", "-c", "echo exported > /marker")
 	tarball := filepath.Join(t.TempDir(), "exp.tar")

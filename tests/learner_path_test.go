@@ -41,6 +41,7 @@ export DOCKER_HOST=unix:///run/lp.sock HOME=/tmp
 echo "docker: $(`+docker+` run --rm busybox echo through-the-daemon)"
 `+docker+` run -d --name lp-api --hostname api -p 8081:80 busybox sh -c "$srv" >/dev/null
 echo "docker-p: $(fetch http://127.0.0.1:8081/)"
+echo "docker-port: $(`+docker+` port lp-api 80)"
 `+docker+` rm -f lp-api >/dev/null
 kill $dpid; wait $dpid
 bash `+filepath.Join(repoRoot, "scripts", "net-clean.sh")+` >/dev/null
@@ -49,7 +50,7 @@ echo "rules-same: $(rules | diff /tmp/rules.pristine - >/dev/null && echo yes ||
 `)
 	expect(t, out, all, map[string]string{
 		"step01": "box", "step02": "1", "step03": "/bin/busybox", "step04": "limited", "step05": "layered", "step06": "1",
-		"minidocker": "hi", "minidocker-p": "hi-from-web", "docker": "through-the-daemon", "docker-p": "hi-from-api",
+		"minidocker": "hi", "minidocker-p": "hi-from-web", "docker": "through-the-daemon", "docker-p": "hi-from-api", "docker-port": `0\.0\.0\.0:8081`,
 		"links-same": "yes", "rules-same": "yes",
 	})
 }

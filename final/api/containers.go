@@ -376,6 +376,11 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 	st := s.streams(conn, tty)
 	st.Tty = tty
 	st.Stdin = stdinOf(br, cancel, !in.OpenStdin)
+	if cs := cfg.ConsoleSize; tty && cs != nil && cs[0] > 0 { // the start's size, as a first resize
+		sizes := make(chan [2]uint, 1)
+		sizes <- *cs
+		st.Resize = sizes
+	}
 	if err := s.e.ExecStart(ctx, id, st); err != nil {
 		if tty {
 			io.WriteString(conn, err.Error()+"\r\n")

@@ -165,6 +165,9 @@ func (e *Engine) ExecStart(ctx context.Context, id string, s engine.Streams) err
 		x.mu.Lock()
 		x.pty = m
 		x.mu.Unlock()
+		if cs := x.cfg.ConsoleSize; cs != nil && cs[0] > 0 && cs[1] > 0 { // the client's size, from the start
+			unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(cs[0]), Col: uint16(cs[1])})
+		}
 		if x.cfg.AttachStdin && s.Stdin != nil {
 			go io.Copy(m, s.Stdin)
 		}
