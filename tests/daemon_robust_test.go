@@ -218,8 +218,8 @@ func TestDaemonPermissions(t *testing.T) {
 	}
 	// A container's console socket: root only.
 	id := strings.TrimSpace(d.mustDocker("run", "-d", "-i", "--name", "dd-console", "--network", "none", "busybox", "sh", "-c", "read l; echo got $l").stdout)
-	probe := exec.Command(os.Args[0], "-test.run", "^TestHelperConsoleWrite$")
-	probe.Env = append(os.Environ(), "MD_CONSOLE_ID="+id)
+	probe := exec.Command(os.Args[0])
+	probe.Env = append(os.Environ(), "MD_CONSOLE_PROBE="+id)
 	probe.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	probe.Run()
 	d.mustDocker("kill", "dd-console")
@@ -229,13 +229,10 @@ func TestDaemonPermissions(t *testing.T) {
 	d.mustDocker("rm", "-f", "dd-console")
 }
 
-// TestHelperConsoleWrite is run by TestDaemonPermissions as nobody: it
-// tries to write a line to a container's stdin through the console socket.
-func TestHelperConsoleWrite(t *testing.T) {
-	id := os.Getenv("MD_CONSOLE_ID")
-	if id == "" {
-		t.Skip("a helper of TestDaemonPermissions")
-	}
+// consoleProbe is what TestDaemonPermissions runs as nobody (the test
+// binary again, see TestMain): it tries to write a line to a container's
+// stdin through its console socket.
+func consoleProbe(id string) {
 	c, err := net.Dial("unix", "@minidocker/"+id)
 	if err != nil {
 		return

@@ -45,6 +45,10 @@ type buildOnce struct {
 }
 
 func TestMain(m *testing.M) {
+	if id := os.Getenv("MD_CONSOLE_PROBE"); id != "" { // TestDaemonPermissions' probe, as another user
+		consoleProbe(id)
+		os.Exit(0)
+	}
 	repoRoot = os.Getenv("MINIDOCKER_REPO")
 	if repoRoot == "" {
 		wd, _ := os.Getwd()
