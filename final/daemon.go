@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/api"
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/engine/local"
 	"github.com/minidocker/build-your-own-docker/final/state"
@@ -74,7 +75,10 @@ func daemonCmd(c *cli.Context) error {
 // still run, held by their monitors.
 func restore() {
 	cs, _ := state.List()
+	known := map[string]bool{}
 	for _, c := range cs {
 		container.Refresh(c)
+		known[c.ID[:12]] = true
 	}
+	cgroups.Sweep(func(short string) bool { return known[short] })
 }

@@ -236,6 +236,26 @@ func (cg *Cgroup) Destroy() error {
 
 // endregion destroy
 
+// Sweep removes the empty groups named for containers that no longer
+// exist (alive says which ids do): what a crash between a container's
+// removal and its group's rmdir leaves. rmdir refuses a group that still
+// has processes, so a live container's group is never touched.
+func Sweep(alive func(shortID string) bool) {
+	patterns := []string{filepath.Join(Mount, "*", "minidocker-*")}
+	if V2() {
+		patterns = []string{filepath.Join(Mount, "minidocker-*")}
+	}
+	for _, p := range patterns {
+		dirs, _ := filepath.Glob(p)
+		for _, d := range dirs {
+			if short := strings.TrimPrefix(filepath.Base(d), "minidocker-"); !alive(short) {
+				trace("rmdir %s  # left by a crash", d)
+				unix.Rmdir(d)
+			}
+		}
+	}
+}
+
 func (cg *Cgroup) procs(dir string) []int {
 	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 	var pids []int

@@ -29,11 +29,8 @@ func Monitor(id string) int {
 		fmt.Fprintf(report, "error 125 %v\n", err)
 		return 125
 	}
-	mon, _ := state.StartTime(os.Getpid())
-	state.Update(id, func(r *state.Container) error { // from now on, we answer for it
-		r.State.MonitorPid, r.State.MonStart = os.Getpid(), mon
-		return nil
-	})
+	// From the start on, we answer for the container: Start records our
+	// PID with the container's (state.State.MonitorPid).
 	// Traces go back to the starter, which prints them with --debug.
 	logrus.SetOutput(report)
 	logrus.SetFormatter(&reportFormatter{})

@@ -151,11 +151,17 @@ func PortMapOf(ports []state.PortBinding) types.PortMap {
 // record and cleared there under the lock, so a later rm cannot delete an
 // identical rule of a newer container that got the same address), the
 // veth and the address, and the names in the neighbours' /etc/hosts.
-func releaseNetwork(c *state.Container) {
+//
+// removed: the container's record is gone (Remove): its rules are deleted
+// from our copy of it; no newer container can have identical ones, as the
+// address in them is still ours until the release below.
+func releaseNetwork(c *state.Container, removed bool) {
 	// No -p rules in our copy of the record: none were ever added (they are
 	// added at start, before any copy a command holds is read), so no lock
 	// and no read of the record is needed.
-	if len(c.Network.Rules) > 0 {
+	if len(c.Network.Rules) > 0 && removed {
+		network.DeleteRules(c.Network.Rules)
+	} else if len(c.Network.Rules) > 0 {
 		state.Update(c.ID, func(r *state.Container) error {
 			if len(r.Network.Rules) == 0 {
 				return errUnchanged

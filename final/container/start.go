@@ -98,9 +98,29 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	// returns only then), make the directories and the cgroup. syscall's
 	// ForkExec, not os/exec: os/exec first forks a throwaway child to probe
 	// the kernel's pidfd support, a millisecond on every container start.
+	intoCgroup := false
+	if cgroups.V2() {
+		// cgroup v2: make the group first (a mkdir and a few writes), then
+		// clone init straight into it (clone3 with CLONE_INTO_CGROUP, Linux
+		// 5.7). Moving a process in afterwards takes the kernel's cgroup
+		// write lock and waits for an RCU grace period: milliseconds.
+		if p.cgroup, err = cgroups.Create(c.ID, Limits(c.HostConfig)); err != nil {
+			specR.Close()
+			statusW.Close()
+			return nil, err
+		}
+		if fd, err := unix.Open(p.cgroup.Dirs[""], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			defer unix.Close(fd)
+			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD, intoCgroup = true, fd, true
+		}
+	}
 	prepared := make(chan error, 1)
 	go func() { prepared <- p.prepare() }()
 	p.pid, err = syscall.ForkExec(prog, []string{"minidocker", "init", c.ID}, attr)
+	if err != nil && intoCgroup { // a kernel without clone3's cgroup: clone, then move
+		attr.Sys.UseCgroupFD, intoCgroup = false, false
+		p.pid, err = syscall.ForkExec(prog, []string{"minidocker", "init", c.ID}, attr)
+	}
 	specR.Close()
 	statusW.Close()
 	if err != nil {
@@ -113,8 +133,10 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	}
 	dir := state.Dir(c.ID)
 	pid := p.pid
-	if err := p.cgroup.Apply(pid); err != nil {
-		return nil, p.abort(err)
+	if !intoCgroup {
+		if err := p.cgroup.Apply(pid); err != nil {
+			return nil, p.abort(err)
+		}
 	}
 	spec := Spec{ID: c.ID, Hostname: c.Config.Hostname,
 		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
@@ -212,7 +234,9 @@ func (p *Process) prepare() error {
 			return err
 		}
 	}
-	p.cgroup, err = cgroups.Create(p.C.ID, Limits(p.C.HostConfig))
+	if p.cgroup == nil { // v1 (v2's was made before the clone)
+		p.cgroup, err = cgroups.Create(p.C.ID, Limits(p.C.HostConfig))
+	}
 	return err
 }
 
@@ -369,20 +393,25 @@ func Failed(c *state.Container, code int, err error) {
 // is idempotent: rm after a crash calls it again.
 func Release(c *state.Container) {
 	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Destroy()
-	releaseNetwork(c)
+	releaseNetwork(c, false)
 	deleteVeth(c)
 }
 
-// Remove deletes the container: kernel objects, its directory (record,
-// logs, layers), then the "destroy" event, and its veth last: a veth
-// goes with the container's network namespace anyway, and deleting it
-// first would keep `run --rm`'s client waiting for the kernel.
+// Remove deletes the container's directory (record, logs, layers), says
+// "destroy", and only then releases its cgroup, rules, address and veth:
+// none of them is in use once its processes are gone, and releasing them
+// first would keep `run --rm`'s client waiting (rmdir of a v1 cgroup and
+// a veth's deletion wait for the kernel's RCU grace periods; the address
+// and the rules are a locked file and iptables). What a crash in between
+// leaves is found again: an address whose owner has no directory is free
+// (network's allocate), a daemon removes empty groups (cgroups.Sweep),
+// and the veth goes with the container's network namespace.
 func Remove(c *state.Container) error {
-	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Destroy()
-	releaseNetwork(c)
 	trace("rm -rf %s", state.Dir(c.ID))
 	err := os.RemoveAll(state.Dir(c.ID))
 	events.Container("destroy", c.ID, EventAttrs(c))
+	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Destroy()
+	releaseNetwork(c, true)
 	deleteVeth(c)
 	return err
 }

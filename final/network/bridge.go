@@ -80,10 +80,11 @@ func (n *Network) Attach(id string, pid int) (*Endpoint, error) {
 		Mac: MacFor(ip).String(), HostVeth: "veth" + id[:7], Bridge: n.Bridge}
 	fail := func(err error) (*Endpoint, error) { n.Detach(id, ep); return nil, err }
 
-	peer := "eth" + id[:7] // renamed eth0 inside; a unique name while it is created
-	trace("ip link add %s master %s type veth peer name %s netns %d  # address %s", ep.HostVeth, n.Bridge, peer, pid, ep.Mac)
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth, MasterIndex: br.Attrs().Index},
-		PeerName: peer, PeerHardwareAddr: MacFor(ip), PeerNamespace: netlink.NsPid(pid)}
+	// The peer is made in the container's namespace, where its name is
+	// free: eth0 at once, no rename. The host end comes up with it.
+	trace("ip link add %s master %s up type veth peer name eth0 netns %d  # address %s", ep.HostVeth, n.Bridge, pid, ep.Mac)
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth, MasterIndex: br.Attrs().Index, Flags: net.FlagUp},
+		PeerName: "eth0", PeerHardwareAddr: MacFor(ip), PeerNamespace: netlink.NsPid(pid)}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fail(fmt.Errorf("ip link add %s type veth: %v", ep.HostVeth, err))
 	}
@@ -93,10 +94,6 @@ func (n *Network) Attach(id string, pid int) (*Endpoint, error) {
 	trace("ip link set %s type bridge_slave hairpin on", ep.HostVeth)
 	if err := netlink.LinkSetHairpin(veth, true); err != nil {
 		return fail(fmt.Errorf("ip link set %s type bridge_slave hairpin on: %v", ep.HostVeth, err))
-	}
-	trace("ip link set %s up", ep.HostVeth)
-	if err := netlink.LinkSetUp(veth); err != nil {
-		return fail(err)
 	}
 	// Inside: a netlink socket opened in the container's namespace
 	// (nsenter --net=/proc/PID/ns/net ip ...).
@@ -110,12 +107,8 @@ func (n *Network) Attach(id string, pid int) (*Endpoint, error) {
 		return fail(err)
 	}
 	defer h.Close()
-	eth, err := h.LinkByName(peer)
+	eth, err := h.LinkByName("eth0")
 	if err != nil {
-		return fail(err)
-	}
-	trace("nsenter -t %d -n ip link set %s name eth0", pid, peer)
-	if err := h.LinkSetName(eth, "eth0"); err != nil {
 		return fail(err)
 	}
 	trace("nsenter -t %d -n ip addr add %s/%d dev eth0", pid, ip, ones)
@@ -183,13 +176,23 @@ func (n *Network) allocate(id string) (net.IP, error) {
 		if ip.Equal(n.Gateway) {
 			continue
 		}
-		if _, used := r.IPAM[ip.String()]; !used {
+		owner, used := r.IPAM[ip.String()]
+		if used && !containerExists(owner) { // its container was removed by a process that died before it gave the address back
+			used = false
+		}
+		if !used {
 			r.IPAM[ip.String()] = id
 			return ip, saveRecord(r)
 		}
 	}
 	return nil, fmt.Errorf("network %s has no free address left in %s (%d in use): remove a container or create a network with a larger --subnet",
 		n.Name, n.Subnet, len(r.IPAM))
+}
+
+// containerExists tells whether a container of that id still has its directory.
+func containerExists(id string) bool {
+	_, err := os.Stat(state.Dir(id))
+	return err == nil
 }
 
 // release gives back the container's address.
