@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -190,6 +191,34 @@ func (cg *Cgroup) createV1(l Limits) error {
 }
 
 // endregion create
+
+// region warm
+// Warm makes the next Apply fast on cgroup v1. Moving a process into a
+// group takes the kernel's cgroup write lock (cgroup_threadgroup_rwsem),
+// and the first writer after a quiet spell waits for an RCU grace period
+// (milliseconds); writers that follow soon after do not. So, while init is
+// being cloned, we move ourselves into the group we are already in (a
+// no-op that still takes the lock): the wait overlaps the clone, and
+// init's own move finds the lock warm. v2 needs none of this: init is
+// cloned into its group (CLONE_INTO_CGROUP).
+func Warm() {
+	if p := ownProcs(); p != "" {
+		os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())), 0644)
+	}
+}
+
+// ownProcs is the cgroup.procs file of this process's own pids group (v1).
+var ownProcs = sync.OnceValue(func() string {
+	b, _ := os.ReadFile("/proc/self/cgroup")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && f[1] == "pids" {
+			return filepath.Join(Mount, "pids", f[2], "cgroup.procs")
+		}
+	}
+	return ""
+})
+
+// endregion warm
 
 // region apply
 // Apply moves a process (and so, from then on, its children) into the group.

@@ -99,6 +99,9 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	// ForkExec, not os/exec: os/exec first forks a throwaway child to probe
 	// the kernel's pidfd support, a millisecond on every container start.
 	intoCgroup := false
+	if !cgroups.V2() {
+		go cgroups.Warm() // see Warm: init's move into its group, below, finds the lock warm
+	}
 	if cgroups.V2() {
 		// cgroup v2: make the group first (a mkdir and a few writes), then
 		// clone init straight into it (clone3 with CLONE_INTO_CGROUP, Linux
