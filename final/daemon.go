@@ -44,6 +44,7 @@ func daemonCmd(c *cli.Context) error {
 		return err
 	}
 	restore()
+	container.KeepSpare() // a monitor started ahead: see container.StartMonitor
 	srv := api.New(local.New(Version, true), Version)
 	srv.Log = log.New(os.Stderr, "minidocker daemon: ", 0)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: srv.Log}

@@ -75,6 +75,10 @@ echo "== memory with 20 containers: minidocker daemon $(rss "$md_pid") + 20 moni
 for i in $(seq 80); do $MD run -d --network none busybox sleep 100000 >/dev/null; $DK run -d --network none busybox sleep 100000 >/dev/null; done
 echo "== docker ps with 100 running containers: A = minidocker daemon, B = dockerd"
 "$bp" -n "$pairs" -a "$MD ps" -b "$DK ps" 2>&1 | grep -v '^CONTAINER' || true
+echo "== the same list without the CLI (curl GET /containers/json): what each daemon itself takes"
+"$bp" -n "$pairs" -a "curl -s -o /dev/null --unix-socket $md_sock http://x/v1.44/containers/json" -b "curl -s -o /dev/null --unix-socket $dk_sock http://x/v1.41/containers/json"
+echo "== the docker CLI alone (docker version: two requests), the floor of every docker command above"
+"$bp" -n "$pairs" -a "$MD version" -b "$DK version" | sed 's/^/   /' 
 $MD rm -f $($MD ps -aq) >/dev/null; $DK rm -f $($DK ps -aq) >/dev/null
 echo "== the default bridge network's cost: A = run --rm on the bridge, B = --network none (minidocker daemon, in a throwaway netns)"
 unshare --net --mount --propagation private sh -c "mount -t tmpfs tmpfs /run; ip link set lo up

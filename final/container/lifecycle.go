@@ -5,10 +5,13 @@ package container
 import (
 	"bufio"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -122,37 +125,31 @@ func waitExit(pid int, start uint64, timeout time.Duration) bool {
 }
 
 // region startmonitor
-// StartMonitor starts `minidocker monitor ID`: a process of its own session
-// (setsid), with no terminal, that starts and waits for the container, so
-// the container outlives whoever started it (the CLI, or the daemon: live
-// restore). Its fd 3 is a pipe back to us: "ok PID" once the container
-// runs, or "error CODE MSG". We reap it when it ends (a daemon would
-// otherwise collect zombies); if we end first, init adopts it.
+// StartMonitor has `minidocker monitor ID` start the container: a process
+// of its own session (setsid), with no terminal, that starts and waits for
+// the container, so the container outlives whoever started it (the CLI, or
+// the daemon: live restore). Its fd 3 is a pipe back to us: "ok PID" once
+// the container runs, or "error CODE MSG". A daemon keeps one monitor
+// started ahead, waiting for an id (a spare): a start then costs no exec
+// and no Go runtime start (about 5 ms here).
 func StartMonitor(id string) error {
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return err
+	m, err := takeSpare()
+	switch {
+	case err != nil:
+		if m, err = spawnMonitor(id); err != nil {
+			return err
+		}
+	default:
+		defer func() { go refillSpare() }() // after this start: not a second process starting beside it
+		if _, err := io.WriteString(m.id, id+"\n"); err != nil {
+			m.report.Close()
+			return fmt.Errorf("the spare monitor went away: %v", err)
+		}
 	}
-	defer null.Close()
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	cmd := exec.Command("/proc/self/exe", "monitor", id)
-	cmd.Args[0] = "minidocker"
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Env = append(os.Environ(), "MINIDOCKER_ROOT="+state.Root)
+	m.id.Close()
+	defer m.report.Close()
 	trace("setsid minidocker monitor %s &", id[:12])
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		return err
-	}
-	go cmd.Wait()
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(m.report)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -170,3 +167,89 @@ func StartMonitor(id string) error {
 }
 
 // endregion startmonitor
+
+// monitorProc is a started monitor: where to send it the container's id
+// (a spare reads it; nil for one started with its id) and its report.
+type monitorProc struct {
+	id, report *os.File
+}
+
+// spawnMonitor starts `minidocker monitor ID` (id "-": a spare, which
+// reads the id from its fd 4). We reap it when it ends (a daemon would
+// otherwise collect zombies); if we end first, init adopts it.
+func spawnMonitor(id string) (*monitorProc, error) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer null.Close()
+	rr, rw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	ir, iw, err := os.Pipe()
+	if err != nil {
+		rr.Close()
+		rw.Close()
+		return nil, err
+	}
+	cmd := exec.Command("/proc/self/exe", "monitor", id)
+	cmd.Args[0] = "minidocker"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.ExtraFiles = []*os.File{rw, ir} // fd 3: the report; fd 4: the id, for a spare
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Env = append(os.Environ(), "MINIDOCKER_ROOT="+state.Root)
+	err = cmd.Start()
+	rw.Close()
+	ir.Close()
+	if err != nil {
+		rr.Close()
+		iw.Close()
+		return nil, err
+	}
+	go cmd.Wait()
+	return &monitorProc{id: iw, report: rr}, nil
+}
+
+// The spare: off until a daemon turns it on (KeepSpare).
+var spare struct {
+	sync.Mutex
+	on   bool
+	next *monitorProc
+}
+
+// KeepSpare has this process keep one monitor started ahead (the daemon).
+// The spare exits by itself when we do (its id pipe ends).
+func KeepSpare() {
+	spare.Lock()
+	spare.on = true
+	spare.Unlock()
+	go refillSpare()
+}
+
+func refillSpare() {
+	m, err := spawnMonitor("-")
+	if err != nil {
+		return
+	}
+	spare.Lock()
+	defer spare.Unlock()
+	if spare.next != nil {
+		m.id.Close() // another refill won: this one reads EOF and exits
+		m.report.Close()
+		return
+	}
+	spare.next = m
+}
+
+// takeSpare hands out the spare (StartMonitor starts the next one).
+func takeSpare() (*monitorProc, error) {
+	spare.Lock()
+	defer spare.Unlock()
+	if !spare.on || spare.next == nil {
+		return nil, errors.New("no spare monitor")
+	}
+	m := spare.next
+	spare.next = nil
+	return m, nil
+}

@@ -3,6 +3,7 @@
 package container
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,13 @@ import (
 // end do not depend on it (live restore).
 func Monitor(id string) int {
 	report := os.NewFile(3, "report")
+	if id == "-" { // a spare, started ahead: the id comes on fd 4 (EOF: not needed after all)
+		sc := bufio.NewScanner(os.NewFile(4, "id"))
+		if !sc.Scan() {
+			return 0
+		}
+		id = sc.Text()
+	}
 	c, err := state.Load(id)
 	if err != nil {
 		fmt.Fprintf(report, "error 125 %v\n", err)
