@@ -234,6 +234,12 @@ func runCmd(c *cli.Context) error {
 		s.Signal = proxySignals()
 	}
 	_, code, err := eng.ContainerRun(ctx, name, req, s)
+	return exitWith(code, err, done)
+}
+
+// exitWith ends run and exec: an engine error with its exit status (125,
+// 126, 127), or the command's own status, after the terminal is restored.
+func exitWith(code int, err error, done func()) error {
 	if err != nil {
 		return &engine.Error{Msg: err.Error(), Code: engine.ExitCodeOf(err)}
 	}
@@ -259,29 +265,13 @@ func terminal(tty, stdin bool) (engine.Streams, func()) {
 		return s, func() {}
 	}
 	restore, _ := container.MakeRaw(0)
-	sizes := make(chan [2]uint, 1)
-	send := func() {
-		if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
-			select {
-			case sizes <- [2]uint{uint(ws.Row), uint(ws.Col)}:
-			default:
-			}
-		}
-	}
-	send()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, unix.SIGWINCH)
-	go func() {
-		for range winch {
-			send()
-		}
-	}()
+	sizes, stop := container.Sizes(0)
 	s.Resize = sizes
 	once := false
 	return s, func() {
 		if !once {
 			once = true
-			signal.Stop(winch)
+			stop()
 			restore()
 		}
 	}
@@ -479,14 +469,7 @@ func execCmd(c *cli.Context) error {
 	defer done()
 	s.Signal = proxySignals()
 	code, err := eng.ExecRun(ctx, c.Args().First(), cfg, s)
-	if err != nil {
-		return &engine.Error{Msg: err.Error(), Code: engine.ExitCodeOf(err)}
-	}
-	if code != 0 {
-		done()
-		return exitCode(code)
-	}
-	return nil
+	return exitWith(code, err, done)
 }
 
 func stopCmd(c *cli.Context) error {

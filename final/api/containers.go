@@ -158,20 +158,23 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.e.ContainerRemove(r.Context(), r.PathValue("id"), opts))
 }
 
-func (s *Server) resize(w http.ResponseWriter, r *http.Request) error {
-	h, err := intValue(r, "h", 0)
-	if err != nil {
-		return err
+// resize is POST /containers/{id}/resize and /exec/{id}/resize: ?h=ROWS&w=COLUMNS.
+func resize(to func(ctx context.Context, id string, h, w uint) error) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h, err := intValue(r, "h", 0)
+		if err != nil {
+			return err
+		}
+		wd, err := intValue(r, "w", 0)
+		if err != nil {
+			return err
+		}
+		if err := to(r.Context(), r.PathValue("id"), uint(h), uint(wd)); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
 	}
-	wd, err := intValue(r, "w", 0)
-	if err != nil {
-		return err
-	}
-	if err := s.e.ContainerResize(r.Context(), r.PathValue("id"), uint(h), uint(wd)); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
 }
 
 // region wait
@@ -388,22 +391,6 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 			stream.NewMuxer(conn).Write(stream.Stderr, []byte(err.Error()+"\n"))
 		}
 	}
-	return nil
-}
-
-func (s *Server) execResize(w http.ResponseWriter, r *http.Request) error {
-	h, err := intValue(r, "h", 0)
-	if err != nil {
-		return err
-	}
-	wd, err := intValue(r, "w", 0)
-	if err != nil {
-		return err
-	}
-	if err := s.e.ExecResize(r.Context(), r.PathValue("id"), uint(h), uint(wd)); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
 	return nil
 }
 

@@ -3,6 +3,7 @@
 package container
 
 import (
+	"io"
 	"os"
 	"os/signal"
 
@@ -31,22 +32,43 @@ func MakeRaw(fd int) (restore func(), err error) {
 	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, old) }, nil
 }
 
-// CopyWinsize gives the pty our terminal's size, now and on every SIGWINCH.
-func CopyWinsize(from int, master *os.File) (stop func()) {
-	apply := func() {
-		if ws, err := unix.IoctlGetWinsize(from, unix.TIOCGWINSZ); err == nil {
-			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+// Sizes sends our terminal's size (rows, columns), now and on every
+// SIGWINCH, until stop: the engine sets the container's terminal to it
+// (TIOCSWINSZ on the master, here or in the monitor through its console).
+func Sizes(fd int) (sizes <-chan [2]uint, stop func()) {
+	ch := make(chan [2]uint, 1)
+	send := func() {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
+			select {
+			case ch <- [2]uint{uint(ws.Row), uint(ws.Col)}:
+			default: // one pending size is enough
+			}
 		}
 	}
-	apply()
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, unix.SIGWINCH)
+	send()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, unix.SIGWINCH)
 	go func() {
-		for range ch {
-			apply()
+		for range winch {
+			send()
 		}
 	}()
-	return func() { signal.Stop(ch) }
+	return ch, func() { signal.Stop(winch) }
+}
+
+// Feed is the engine's side of a terminal it holds (master): the client's
+// bytes (in, if set) typed into it, and its sizes applied to it.
+func Feed(master *os.File, in io.Reader, sizes <-chan [2]uint) {
+	if in != nil {
+		go io.Copy(master, in)
+	}
+	if sizes != nil {
+		go func() {
+			for sz := range sizes {
+				unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(sz[0]), Col: uint16(sz[1])})
+			}
+		}()
+	}
 }
 
 // endregion pty

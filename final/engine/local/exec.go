@@ -168,16 +168,11 @@ func (e *Engine) ExecStart(ctx context.Context, id string, s engine.Streams) err
 		if cs := x.cfg.ConsoleSize; cs != nil && cs[0] > 0 && cs[1] > 0 { // the client's size, from the start
 			unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(cs[0]), Col: uint16(cs[1])})
 		}
-		if x.cfg.AttachStdin && s.Stdin != nil {
-			go io.Copy(m, s.Stdin)
+		var in io.Reader
+		if x.cfg.AttachStdin {
+			in = s.Stdin
 		}
-		if s.Resize != nil {
-			go func() {
-				for sz := range s.Resize {
-					unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(sz[0]), Col: uint16(sz[1])})
-				}
-			}()
-		}
+		container.Feed(m, in, s.Resize)
 		copying.Add(1)
 		go func() { defer copying.Done(); io.Copy(s.Stdout, m) }()
 	}

@@ -125,16 +125,11 @@ func runForeground(c *state.Container, s engine.Streams) (int, error) {
 		s.Started(c.ID)
 	}
 	if master := p.Pty; master != nil {
-		if c.Config.OpenStdin && s.Stdin != nil {
-			go io.Copy(master, s.Stdin)
+		var in io.Reader
+		if c.Config.OpenStdin {
+			in = s.Stdin
 		}
-		if s.Resize != nil {
-			go func() {
-				for sz := range s.Resize {
-					unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(sz[0]), Col: uint16(sz[1])})
-				}
-			}()
-		}
+		container.Feed(master, in, s.Resize)
 		copying.Add(1)
 		go func() { defer copying.Done(); logw.Copy(master, "stdout", s.Stdout) }()
 	}
