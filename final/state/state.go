@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
@@ -171,9 +172,27 @@ func Update(id string, fn func(c *Container) error) (*Container, error) {
 	return c, Save(c)
 }
 
-// Load reads one record by full id.
+// region load
+// Load reads one record by full id. A record is only ever replaced whole
+// (rename), never written in place, so a new version is a new inode: a
+// process that reads records again and again (the daemon's `ps` of a
+// hundred containers) keeps what it decoded, keyed by inode, size and
+// mtime, and decodes only what changed. Each caller gets its own copy.
 func Load(id string) (*Container, error) {
-	b, err := os.ReadFile(recordPath(id))
+	path := recordPath(id)
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	key := recordKey{st.Ino, st.Size, st.Mtim.Nano()}
+	records.Lock()
+	if r, ok := records.m[id]; ok && r.key == key {
+		c := *r.c
+		records.Unlock()
+		return &c, nil
+	}
+	records.Unlock()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +200,32 @@ func Load(id string) (*Container, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("container %s: broken record: %v", id, err)
 	}
+	records.Lock()
+	if len(records.m) > 10000 { // a bound, not a policy: start afresh
+		records.m = map[string]cachedRecord{}
+	}
+	kept := c
+	records.m[id] = cachedRecord{key, &kept}
+	records.Unlock()
 	return &c, nil
 }
+
+type recordKey struct {
+	ino        uint64
+	size, nano int64
+}
+
+type cachedRecord struct {
+	key recordKey
+	c   *Container
+}
+
+var records = struct {
+	sync.Mutex
+	m map[string]cachedRecord
+}{m: map[string]cachedRecord{}}
+
+// endregion load
 
 // List reads every record, newest first (as `docker ps` sorts).
 func List() ([]*Container, error) {
@@ -329,13 +372,55 @@ func StartTime(pid int) (uint64, error) {
 }
 
 // Alive tells whether pid is still the process that started at start.
+// The first time, /proc/PID/stat says; then a pidfd of that very process
+// (pidfd_open(2) cannot be fooled by a reused PID once it is open) answers
+// with a poll(2), without reading /proc again: the daemon asks this of
+// every container at every `ps`.
 func Alive(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false
 	}
-	st, err := StartTime(pid)
-	return err == nil && st == start
+	key := [2]uint64{uint64(pid), start}
+	pidfds.Lock()
+	fd, ok := pidfds.m[key]
+	pidfds.Unlock()
+	if ok {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 0); err == nil && n == 0 {
+			return true // not readable: still running
+		}
+		pidfds.Lock()
+		if pidfds.m[key] == fd {
+			delete(pidfds.m, key)
+			unix.Close(fd)
+		}
+		pidfds.Unlock()
+		return false
+	}
+	if st, err := StartTime(pid); err != nil || st != start {
+		return false
+	}
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		if st, err := StartTime(pid); err != nil || st != start { // the PID was reused in between
+			unix.Close(fd)
+			return false
+		}
+		pidfds.Lock()
+		if _, dup := pidfds.m[key]; dup || len(pidfds.m) > 4096 {
+			unix.Close(fd)
+		} else {
+			pidfds.m[key] = fd
+		}
+		pidfds.Unlock()
+	}
+	return true
 }
+
+// pidfds are the descriptors Alive keeps, by (pid, start time).
+var pidfds = struct {
+	sync.Mutex
+	m map[[2]uint64]int
+}{m: map[[2]uint64]int{}}
 
 // endregion alive
 
