@@ -122,8 +122,14 @@ func Attach(ctx context.Context, c *state.Container, a AttachIO) error {
 	since := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	positioned := make(chan struct{})
 	if a.Stdin != nil || a.Resize != nil {
 		go func() {
+			select { // the output is followed from here on: now stdin may go
+			case <-positioned:
+			case <-ctx.Done():
+				return
+			}
 			conn := dialConsole(ctx, c.ID)
 			if conn == nil {
 				return
@@ -145,7 +151,7 @@ func Attach(ctx context.Context, c *state.Container, a AttachIO) error {
 			<-ctx.Done()
 		}()
 	}
-	opts := LogOptions{Follow: true, Tail: -1, FromEnd: !a.Logs, ExitAfter: since, Flush: a.Flush}
+	opts := LogOptions{Follow: true, Tail: -1, FromEnd: !a.Logs, ExitAfter: since, Flush: a.Flush, Positioned: positioned}
 	return Logs(ctx, c.ID, opts, a.Stdout, a.Stderr)
 }
 

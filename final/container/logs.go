@@ -95,6 +95,10 @@ type LogOptions struct {
 	// Flush, if set, is called whenever all there is has been written (the
 	// daemon buffers a stream and sends it then).
 	Flush func()
+	// Positioned, if set, is closed once the reading position is taken:
+	// attach sends its stdin only then, so that the answer to it (written
+	// after) cannot fall before the position and be missed.
+	Positioned chan struct{}
 }
 
 // region followlog
@@ -121,6 +125,9 @@ func Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Wri
 		f.Seek(0, io.SeekEnd)
 	} else if opts.Tail >= 0 {
 		seekTail(f, opts.Tail)
+	}
+	if opts.Positioned != nil {
+		close(opts.Positioned)
 	}
 	br := bufio.NewReaderSize(f, 64*1024)
 	pending := []byte{}
