@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,11 +54,13 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "restart", Usage: "restart policy (no)"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "the signal stop sends (default SIGTERM)"},
 		&cli.IntFlag{Name: "stop-timeout", Value: -1, Usage: "seconds stop waits before SIGKILL (default 10)"},
+		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image first: missing, always or never"},
+		&cli.StringFlag{Name: "platform", Usage: "os/arch[/variant] of the image to pull"},
 	}
 }
 
 func commands() []*cli.Command {
-	return []*cli.Command{
+	return append([]*cli.Command{
 		{Name: "run", Usage: "run a command in a new container", ArgsUsage: "IMAGE [COMMAND] [ARG...]", Action: runCmd,
 			Flags: append(runFlags(), &cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container id"})},
 		{Name: "create", Usage: "create a container (start it with `start`)", ArgsUsage: "IMAGE [COMMAND] [ARG...]", Action: createCmd, Flags: runFlags()},
@@ -101,7 +104,9 @@ func commands() []*cli.Command {
 			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove its anonymous volumes too"},
 		}},
 		{Name: "rename", Usage: "rename a container", ArgsUsage: "CONTAINER NEW_NAME", Action: renameCmd},
-		{Name: "inspect", Usage: "a container's record as JSON", ArgsUsage: "CONTAINER...", Action: inspectCmd},
+		{Name: "inspect", Usage: "a container's, image's, network's or volume's record as JSON", ArgsUsage: "NAME...", Action: inspectCmd, Flags: []cli.Flag{
+			&cli.StringFlag{Name: "type", Usage: "container, image, network or volume"},
+		}},
 		{Name: "top", Usage: "a container's processes", ArgsUsage: "CONTAINER [ps OPTIONS]", Action: topCmd, SkipFlagParsing: true},
 		{Name: "stats", Usage: "CPU, memory and PIDs from the cgroup files", ArgsUsage: "[CONTAINER...]", Action: statsCmd, Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-stream", Usage: "print once and exit"},
@@ -114,11 +119,17 @@ func commands() []*cli.Command {
 		{Name: "images", Usage: "list images", Action: imagesCmd, Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}},
 		}},
-		{Name: "import", Usage: "make an image from a `docker export` tarball (- for stdin)", ArgsUsage: "TAR NAME", Action: importCmd},
+		{Name: "import", Usage: "make an image from a `docker export` tarball (- for stdin)", ArgsUsage: "TAR [NAME]", Action: importCmd, Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "a Dockerfile line for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR"},
+		}},
 		{Name: "export", Usage: "write a container's filesystem as a tarball", ArgsUsage: "CONTAINER", Action: exportCmd, Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "file to write (default: stdout)"},
 		}},
-		{Name: "commit", Usage: "make an image from a container's changes", ArgsUsage: "CONTAINER NAME", Action: commitCmd},
+		{Name: "commit", Usage: "make an image from a container's changes", ArgsUsage: "CONTAINER [NAME]", Action: commitCmd, Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "a Dockerfile line for the image's config (CMD, ENV, ...)"},
+			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "the commit message"},
+			&cli.StringFlag{Name: "author", Aliases: []string{"a"}, Usage: "the author"},
+		}},
 		{Name: "rmi", Usage: "remove images", ArgsUsage: "IMAGE...", Action: rmiCmd, Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}},
 		}},
@@ -126,7 +137,7 @@ func commands() []*cli.Command {
 		{Name: "version", Usage: "show the version", Action: versionCmd},
 		{Name: "info", Usage: "system-wide information", Action: infoCmd},
 		daemonCommand(),
-	}
+	}, imageCommands()...)
 }
 
 // ctx is every command's context: a command ends when it is done.
@@ -233,7 +244,11 @@ func runCmd(c *cli.Context) error {
 		// round trip between two of the Go runtime's threads.
 		s.Signal = proxySignals()
 	}
-	_, code, err := eng.ContainerRun(ctx, name, req, s)
+	var code int
+	err = withPull(req.Image, c.String("pull"), c.String("platform"), func() error {
+		_, code, err = eng.ContainerRun(ctx, name, req, s)
+		return err
+	})
 	return exitWith(code, err, done)
 }
 
@@ -295,7 +310,11 @@ func createCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := eng.ContainerCreate(ctx, name, req)
+	var resp *types.ContainerCreateResponse
+	err = withPull(req.Image, c.String("pull"), c.String("platform"), func() error {
+		resp, err = eng.ContainerCreate(ctx, name, req)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -524,14 +543,39 @@ func renameCmd(c *cli.Context) error {
 	return eng.ContainerRename(ctx, c.Args().Get(0), c.Args().Get(1))
 }
 
+// inspectCmd is `inspect [--type T] NAME...`: like docker inspect, a name
+// is looked up as a container, then an image, a network, a volume.
 func inspectCmd(c *cli.Context) error {
-	var out []*types.ContainerJSON
-	err := each(c, "inspect CONTAINER...", func(ref string) error {
-		j, err := eng.ContainerInspect(ctx, ref)
-		if err == nil {
-			out = append(out, j)
+	var out []any
+	kinds := []string{"container", "image", "network", "volume"}
+	if t := c.String("type"); t != "" {
+		kinds = []string{t}
+	}
+	err := each(c, "inspect [--type container|image|network|volume] NAME...", func(ref string) error {
+		for _, k := range kinds {
+			var v any
+			var err error
+			switch k {
+			case "container":
+				v, err = eng.ContainerInspect(ctx, ref)
+			case "image":
+				v, err = eng.ImageInspect(ctx, ref)
+			case "network":
+				v, err = eng.NetworkInspect(ctx, ref)
+			case "volume":
+				v, err = eng.VolumeInspect(ctx, ref)
+			default:
+				return fmt.Errorf("%q is not a valid value for --type", k)
+			}
+			if err == nil {
+				out = append(out, v)
+				return nil
+			}
+			if !errors.Is(err, engine.ErrNotFound) || len(kinds) == 1 {
+				return err
+			}
 		}
-		return err
+		return fmt.Errorf("No such object: %s", ref)
 	})
 	if len(out) > 0 {
 		b, _ := json.MarshalIndent(out, "", "    ")
@@ -669,7 +713,7 @@ func imagesCmd(c *cli.Context) error {
 }
 
 func importCmd(c *cli.Context) error {
-	if err := needArgs(c, 2, "import TAR NAME"); err != nil {
+	if err := needArgs(c, 1, "import [-c CHANGE] TAR [NAME]"); err != nil {
 		return err
 	}
 	var r io.Reader = os.Stdin
@@ -681,7 +725,7 @@ func importCmd(c *cli.Context) error {
 		defer f.Close()
 		r = f
 	}
-	id, err := eng.ImageImport(ctx, r, c.Args().Get(0), c.Args().Get(1))
+	id, err := eng.ImageImport(ctx, r, c.Args().Get(0), c.Args().Get(1), c.StringSlice("change"))
 	if err != nil {
 		return err
 	}
@@ -723,10 +767,11 @@ func exportCmd(c *cli.Context) error {
 // endregion export
 
 func commitCmd(c *cli.Context) error {
-	if err := needArgs(c, 2, "commit CONTAINER NAME"); err != nil {
+	if err := needArgs(c, 1, "commit [-c CHANGE] [-m MESSAGE] CONTAINER [NAME]"); err != nil {
 		return err
 	}
-	id, err := eng.ContainerCommit(ctx, c.Args().Get(0), engine.CommitOptions{Ref: c.Args().Get(1)})
+	id, err := eng.ContainerCommit(ctx, c.Args().Get(0), engine.CommitOptions{Ref: c.Args().Get(1),
+		Changes: c.StringSlice("change"), Comment: c.String("message"), Author: c.String("author")})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/engine/local"
+	"github.com/minidocker/build-your-own-docker/final/image"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -45,7 +46,9 @@ func daemonCmd(c *cli.Context) error {
 	}
 	restore()
 	container.KeepSpare() // a monitor started ahead: see container.StartMonitor
-	srv := api.New(local.New(Version, true), Version)
+	le := local.New(Version, true)
+	le.Insecure = c.StringSlice("insecure-registry")
+	srv := api.New(le, Version)
 	srv.Log = log.New(os.Stderr, "minidocker daemon: ", 0)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: srv.Log}
 	fmt.Fprintf(os.Stderr, "minidocker daemon: API %s listening on %s (state in %s)\n", "1.44", c.String("host"), state.Root)
@@ -82,4 +85,5 @@ func restore() {
 		known[c.ID[:12]] = true
 	}
 	cgroups.Sweep(func(short string) bool { return known[short] })
+	image.Sweep() // blobs and layers half-made by a pull that died with its process
 }

@@ -115,7 +115,9 @@ func chooseEngine(c *cli.Context) error {
 		if os.Geteuid() != 0 {
 			return errors.New("must run as root: namespaces, mounts and cgroups need it; try `sudo minidocker ...`, or talk to a daemon with -H unix:///run/minidocker.sock")
 		}
-		eng = local.New(Version, false)
+		l := local.New(Version, false)
+		l.Insecure = c.StringSlice("insecure-registry")
+		eng = l
 		return nil
 	}
 	t := remote.TLSFromEnv()
@@ -144,6 +146,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "tlscacert", Usage: "the CA that signed the daemon's certificate"},
 			&cli.StringFlag{Name: "tlscert", Usage: "this client's certificate"},
 			&cli.StringFlag{Name: "tlskey", Usage: "this client's key"},
+			&cli.StringSliceFlag{Name: "insecure-registry", EnvVars: []string{"MINIDOCKER_INSECURE_REGISTRIES"}, Usage: "a registry (HOST:PORT) to reach without TLS, or with TLS unchecked (loopback ones always are)"},
 		},
 		Before: func(c *cli.Context) error {
 			setupLogging(c.Bool("debug"))

@@ -333,7 +333,7 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) error {
 	if t := q.Get("tag"); ref != "" && t != "" {
 		ref += ":" + t
 	}
-	id, err := s.e.ContainerCommit(r.Context(), q.Get("container"), engine.CommitOptions{Ref: ref, Comment: q.Get("comment"), Author: q.Get("author")})
+	id, err := s.e.ContainerCommit(r.Context(), q.Get("container"), engine.CommitOptions{Ref: ref, Comment: q.Get("comment"), Author: q.Get("author"), Changes: q["changes"]})
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func (stub) ImageRemove(ctx context.Context, ref string, force bool) ([]types.Im
 	return nil, errStub
 }
 func (stub) ImageTag(ctx context.Context, ref, repo, tag string) error { return errStub }
-func (stub) ImageImport(ctx context.Context, r io.Reader, source, ref string) (string, error) {
+func (stub) ImageImport(ctx context.Context, r io.Reader, source, ref string, changes []string) (string, error) {
 	return "", errStub
 }
 func (stub) NetworkCreate(ctx context.Context, req types.NetworkCreateRequest) (*types.NetworkCreateResponse, error) {
@@ -118,6 +118,24 @@ func (stub) VolumeInspect(ctx context.Context, name string) (*types.Volume, erro
 	return nil, errStub
 }
 func (stub) VolumeRemove(ctx context.Context, name string, force bool) error { return errStub }
+func (stub) ImageHistory(ctx context.Context, ref string) ([]types.ImageHistoryItem, error) {
+	return nil, errStub
+}
+func (stub) ImagePull(ctx context.Context, ref string, opts engine.PullOptions, progress func(types.JSONMessage)) error {
+	progress(types.JSONMessage{Status: "Pulling from " + ref})
+	return errStub
+}
+func (stub) ImagePush(ctx context.Context, ref string, opts engine.PushOptions, progress func(types.JSONMessage)) error {
+	return errStub
+}
+func (stub) ImageSave(ctx context.Context, refs []string, w io.Writer) error { return errStub }
+func (stub) ImageLoad(ctx context.Context, r io.Reader, progress func(types.JSONMessage)) error {
+	return errStub
+}
+func (stub) RegistryLogin(ctx context.Context, auth types.AuthConfig) (*types.AuthResponse, error) {
+	return nil, errStub
+}
+func (stub) DiskUsage(ctx context.Context) (*types.DiskUsage, error) { return nil, errStub }
 
 // FuzzAPI: whatever a client sends (method, path, query, body), the daemon
 // answers with a status and, for an error, a JSON message, and does not
@@ -138,6 +156,11 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/containers/x/logs?stdout=1&tail=10&since=1.5", ""},
 		{"POST", "/containers/x/resize?h=abc&w=-1", ""},
 		{"HEAD", "/_ping", ""},
+		{"POST", "/images/create?fromImage=127.0.0.1:5000/bb&tag=1&platform=linux/arm64", ""},
+		{"POST", "/images/127.0.0.1:5000/bb/push?tag=1", ""},
+		{"GET", "/images/get?names=busybox&names=bb:1", ""},
+		{"GET", "/images/bb:1/history", ""},
+		{"POST", "/auth", `{"username":"u","password":"p","serveraddress":"127.0.0.1:5000"}`},
 	} {
 		f.Add(seed.method, seed.target, seed.body)
 	}

@@ -3,90 +3,11 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 )
-
-func (s *Server) images(w http.ResponseWriter, r *http.Request) error {
-	f, err := filters(r)
-	if err != nil {
-		return err
-	}
-	ims, err := s.e.ImageList(r.Context(), engine.ListOptions{All: boolValue(r, "all"), Filters: f})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, ims)
-}
-
-// imageCreate is `docker import` (fromSrc=-: the body is a tarball) and
-// `docker pull` (fromImage). Its answer is a stream of JSON progress
-// lines, as the CLI renders them.
-func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	if src := q.Get("fromSrc"); src != "" {
-		if src != "-" {
-			return engine.Errorf(engine.ErrNotSupported, "minidocker imports only from the request body (fromSrc=-), not from %s", src)
-		}
-		ref := q.Get("repo")
-		if t := q.Get("tag"); t != "" {
-			ref += ":" + t
-		}
-		id, err := s.e.ImageImport(r.Context(), r.Body, "the request body", ref)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Content-Type", "application/json")
-		return json.NewEncoder(w).Encode(map[string]string{"status": id})
-	}
-	ref := q.Get("fromImage")
-	if t := q.Get("tag"); t != "" && !strings.Contains(ref, "@") {
-		ref += ":" + t
-	}
-	if im, err := s.e.ImageInspect(r.Context(), strings.TrimPrefix(ref, "docker.io/library/")); err == nil {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.Encode(map[string]string{"status": "Pulling from " + ref})
-		return enc.Encode(map[string]string{"status": "Status: Image is up to date for " + im.RepoTags[0]})
-	}
-	return engine.Errorf(engine.ErrNotFound, "pull access denied for %s: minidocker cannot pull from a registry yet: `docker import` a tarball as %s first", ref, ref)
-}
-
-// region imagenames
-// imageByName routes /images/NAME/json, /images/NAME/tag and DELETE
-// /images/NAME by hand: a name like 127.0.0.1:5000/web:v1 has slashes and
-// colons, which a {name} pattern segment cannot hold.
-func (s *Server) imageByName(w http.ResponseWriter, r *http.Request) error {
-	rest := strings.TrimPrefix(r.URL.Path, "/images/")
-	switch {
-	case r.Method == http.MethodGet && strings.HasSuffix(rest, "/json"):
-		im, err := s.e.ImageInspect(r.Context(), strings.TrimSuffix(rest, "/json"))
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, im)
-	case r.Method == http.MethodPost && strings.HasSuffix(rest, "/tag"):
-		q := r.URL.Query()
-		if err := s.e.ImageTag(r.Context(), strings.TrimSuffix(rest, "/tag"), q.Get("repo"), q.Get("tag")); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusCreated)
-		return nil
-	case r.Method == http.MethodDelete && rest != "":
-		items, err := s.e.ImageRemove(r.Context(), rest, boolValue(r, "force"))
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, items)
-	}
-	return engine.Errorf(engine.ErrNotFound, "page not found: %s %s is not part of minidocker's API", r.Method, r.URL.Path)
-}
-
-// endregion imagenames
 
 func (s *Server) networks(w http.ResponseWriter, r *http.Request) error {
 	f, err := filters(r)

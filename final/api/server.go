@@ -80,7 +80,11 @@ func New(e engine.Engine, version string) *Server {
 
 		"GET /images/json":    s.images,
 		"POST /images/create": s.imageCreate,
+		"GET /images/get":     s.imagesGet,
+		"POST /images/load":   s.imagesLoad,
 		"/images/":            s.imageByName, // names contain "/" and ":": routed by hand
+		"POST /auth":          s.login,
+		"GET /system/df":      s.systemDF,
 
 		"GET /networks":                  s.networks,
 		"GET /networks/{$}":              s.networks,

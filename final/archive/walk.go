@@ -172,12 +172,21 @@ func xattrs(fd int, opaque bool) map[string]string {
 // relative to the root (bin/busybox, not ./bin/busybox), owners as
 // numbers, hard links once, file capabilities and user xattrs as PAX
 // records, read with walk (never following the tree's symlinks).
-func Tar(w io.Writer, dir string) error {
+func Tar(w io.Writer, dir string) error { return writeTar(w, dir, false) }
+
+// TarLayer writes a container's upper directory as a layer tarball:
+// overlayfs's whiteouts become Docker's again (a 0/0 character device NAME
+// is an empty file .wh.NAME; a directory marked trusted.overlay.opaque=y
+// gets an entry .wh..wh..opq), the other way round from Extract.
+func TarLayer(w io.Writer, dir string) error { return writeTar(w, dir, true) }
+
+func writeTar(w io.Writer, dir string, layer bool) error {
 	tw := tar.NewWriter(w)
 	links := map[[2]uint64]string{} // (dev, inode) -> first name, for hard links
 	err := walk(dir, func(n *node) error {
 		h := &tar.Header{Name: n.rel, Mode: int64(n.st.Mode & 07777), Uid: int(n.st.Uid), Gid: int(n.st.Gid),
 			ModTime: time.Unix(n.st.Mtim.Unix()).UTC(), Format: tar.FormatPAX}
+		opaque := false
 		switch n.kind() {
 		case unix.S_IFDIR:
 			h.Typeflag, h.Name = tar.TypeDir, n.rel+"/"
@@ -194,6 +203,11 @@ func Tar(w io.Writer, dir string) error {
 		case unix.S_IFLNK:
 			h.Typeflag, h.Linkname = tar.TypeSymlink, n.link
 		case unix.S_IFCHR, unix.S_IFBLK:
+			if layer && n.kind() == unix.S_IFCHR && n.st.Rdev == 0 { // a whiteout
+				d, base := path.Split(n.rel)
+				h.Typeflag, h.Name, h.Mode = tar.TypeReg, d+whPrefix+base, 0
+				break
+			}
 			h.Typeflag = map[uint32]byte{unix.S_IFCHR: tar.TypeChar, unix.S_IFBLK: tar.TypeBlock}[n.kind()]
 			h.Devmajor, h.Devminor = int64(unix.Major(n.st.Rdev)), int64(unix.Minor(n.st.Rdev))
 		case unix.S_IFIFO:
@@ -202,7 +216,11 @@ func Tar(w io.Writer, dir string) error {
 			return nil // sockets have no tar form
 		}
 		if n.f != nil {
-			for k, v := range xattrs(n.fd(), false) {
+			for k, v := range xattrs(n.fd(), layer) {
+				if k == "trusted.overlay.opaque" {
+					opaque = v == "y"
+					continue
+				}
 				if h.PAXRecords == nil {
 					h.PAXRecords = map[string]string{}
 				}
@@ -212,7 +230,10 @@ func Tar(w io.Writer, dir string) error {
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
-		if h.Typeflag == tar.TypeReg {
+		if opaque {
+			return tw.WriteHeader(&tar.Header{Name: n.rel + "/" + whOpaque, Typeflag: tar.TypeReg, ModTime: h.ModTime, Format: tar.FormatPAX})
+		}
+		if h.Typeflag == tar.TypeReg && h.Size > 0 {
 			return copyExactly(tw, n.f, h.Size)
 		}
 		return nil

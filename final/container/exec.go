@@ -40,7 +40,7 @@ func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3
 	if cwd == "" {
 		cwd = c.Config.WorkingDir
 	}
-	spec := nsenter.Spec{Pid: c.State.Pid, Args: args, Env: mergeEnv(c.Config.Env, env), Cwd: cwd, Tty: tty, InitCwd: c.Config.WorkingDir}
+	spec := nsenter.Spec{Pid: c.State.Pid, Args: args, Env: MergeEnv(DefaultEnv(c.Config.Hostname, tty, c.Config.Env), env), Cwd: cwd, Tty: tty, InitCwd: c.Config.WorkingDir}
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return 125, err

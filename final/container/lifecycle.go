@@ -47,7 +47,8 @@ func Refresh(c *state.Container) *state.Container {
 }
 
 // region stop
-// Stop is docker stop: SIGTERM to the container's init (which forwards it
+// Stop is docker stop: the stop signal (SIGTERM, or the image's
+// STOPSIGNAL, or --stop-signal) to the container's init (which forwards it
 // to the command), then SIGKILL if it is still running after timeout. The
 // kernel delivers SIGKILL to a PID namespace's init from outside; when
 // init dies, every process in the namespace dies with it.
@@ -55,8 +56,12 @@ func Stop(c *state.Container, timeout time.Duration) {
 	if !state.Alive(c.State.Pid, c.State.PidStart) {
 		return
 	}
-	trace("kill -TERM %d", c.State.Pid)
-	unix.Kill(c.State.Pid, unix.SIGTERM)
+	sig := unix.SIGTERM
+	if s, err := SignalName(c.Config.StopSignal); c.Config.StopSignal != "" && err == nil {
+		sig = s
+	}
+	trace("kill -%d %d", sig, c.State.Pid)
+	unix.Kill(c.State.Pid, sig)
 	if !waitExit(c.State.Pid, c.State.PidStart, timeout) {
 		trace("kill -KILL %d  # still running after %s", c.State.Pid, timeout)
 		unix.Kill(c.State.Pid, unix.SIGKILL)

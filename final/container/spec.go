@@ -33,11 +33,11 @@ func DefaultEnv(hostname string, tty bool, user []string) []string {
 	if tty {
 		env = append(env, "TERM=xterm")
 	}
-	return mergeEnv(env, user)
+	return MergeEnv(env, user)
 }
 
-// mergeEnv lets later K=V entries replace earlier ones.
-func mergeEnv(base, over []string) []string {
+// MergeEnv lets later K=V entries replace earlier ones.
+func MergeEnv(base, over []string) []string {
 	out := append([]string{}, base...)
 	for _, kv := range over {
 		k := strings.SplitN(kv, "=", 2)[0]

@@ -70,7 +70,20 @@ type Engine interface {
 	ImageInspect(ctx context.Context, ref string) (*types.ImageInspect, error)
 	ImageRemove(ctx context.Context, ref string, force bool) ([]types.ImageDeleteResponseItem, error)
 	ImageTag(ctx context.Context, ref, repo, tag string) error
-	ImageImport(ctx context.Context, r io.Reader, source, ref string) (string, error)
+	// ImageImport makes an image of one layer from a tarball; changes are
+	// Dockerfile lines for its config (CMD ["sh"]).
+	ImageImport(ctx context.Context, r io.Reader, source, ref string, changes []string) (string, error)
+	ImageHistory(ctx context.Context, ref string) ([]types.ImageHistoryItem, error)
+	// ImagePull, ImagePush and ImageLoad tell progress each step, as the
+	// Engine API streams it (and the CLI draws it).
+	ImagePull(ctx context.Context, ref string, opts PullOptions, progress func(types.JSONMessage)) error
+	ImagePush(ctx context.Context, ref string, opts PushOptions, progress func(types.JSONMessage)) error
+	// ImageSave writes the images as a `docker save` tarball.
+	ImageSave(ctx context.Context, refs []string, w io.Writer) error
+	ImageLoad(ctx context.Context, r io.Reader, progress func(types.JSONMessage)) error
+	// RegistryLogin checks credentials against a registry (`login`).
+	RegistryLogin(ctx context.Context, auth types.AuthConfig) (*types.AuthResponse, error)
+	DiskUsage(ctx context.Context) (*types.DiskUsage, error)
 
 	NetworkCreate(ctx context.Context, req types.NetworkCreateRequest) (*types.NetworkCreateResponse, error)
 	NetworkList(ctx context.Context, opts ListOptions) ([]types.NetworkResource, error)
@@ -140,6 +153,19 @@ type RemoveOptions struct {
 // CommitOptions is `commit`.
 type CommitOptions struct {
 	Ref, Comment, Author string
+	Changes              []string // Dockerfile lines for the new image's config
+}
+
+// PullOptions is `pull`: the platform to pick from a multi-platform
+// image, and the user's credentials for the registry (nil: anonymous).
+type PullOptions struct {
+	Platform string
+	Auth     *types.AuthConfig
+}
+
+// PushOptions is `push`.
+type PushOptions struct {
+	Auth *types.AuthConfig
 }
 
 // EventsOptions is `events`: since (unix seconds; 0 = only new events) and

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 
+	"github.com/minidocker/build-your-own-docker/final/overlay"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,10 +41,8 @@ func WithMerged(lower []string, fn func(dir string) error) error {
 				return err
 			}
 			defer os.Remove(dir)
-			opts := "lowerdir=" + strings.Join(lower, ":")
-			trace("mount -t overlay -o ro,%s overlay %s", opts, dir)
-			if err := unix.Mount("overlay", dir, "overlay", unix.MS_RDONLY, opts); err != nil {
-				return fmt.Errorf("mount overlay: %v", err)
+			if err := overlay.Mount(dir, lower, "", "", false, trace); err != nil {
+				return err
 			}
 			defer unix.Unmount(dir, unix.MNT_DETACH)
 			return fn(dir)

@@ -3,8 +3,6 @@
 package image
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/archive"
+	"github.com/minidocker/build-your-own-docker/final/reference"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -27,21 +26,26 @@ func trace(format string, a ...any) {
 	}
 }
 
-// Image is an ordered stack of layers, bottom first, and the names it
-// goes by (busybox, web:v2): `tag` adds one, `rmi NAME` takes one away.
+// Image is an ordered stack of layers, bottom first, its config, and the
+// names it goes by (busybox, 127.0.0.1:5000/web:v2): `tag` adds one, `rmi
+// NAME` takes one away. Its ID is the sha256 of its config blob.
 type Image struct {
-	ID      string
-	Names   []string `json:",omitempty"`
-	Name    string   `json:",omitempty"` // the one name of records written before Names
-	Layers  []string // layer ids, bottom first
-	Created time.Time
-	Size    int64
-	Parent  string `json:",omitempty"`
-	Comment string `json:",omitempty"`
+	ID          string
+	Names       []string `json:",omitempty"`
+	Name        string   `json:",omitempty"` // the one name of records written before Names
+	RepoDigests []string `json:",omitempty"` // NAME@sha256:... of the manifest it was pulled or pushed as
+	Layers      []string // layer ids (diffIDs' hex), bottom first
+	Created     time.Time
+	Size        int64
+	Parent      string `json:",omitempty"`
+	Comment     string `json:",omitempty"`
+	// Manifest is the digest of the manifest kept in the content store: the
+	// one pulled, or the one made at the first push. Push sends it as it is,
+	// so a pushed image has the digest it was pulled with.
+	Manifest string `json:",omitempty"`
 }
 
-func imagesDir() string         { return filepath.Join(state.Root, "images") }
-func LayerDir(id string) string { return filepath.Join(state.Root, "layers", id) }
+func imagesDir() string { return filepath.Join(state.Root, "images") }
 
 // ErrNotFound is an unknown image name or id.
 var ErrNotFound = errors.New("no such image")
@@ -86,6 +90,24 @@ func load(id string) (*Image, error) {
 	return &im, nil
 }
 
+// Config reads the image's config blob. Images made before the content
+// store have none: they get the config those images always ran with.
+func (im *Image) Config() (*Config, error) {
+	b, err := ReadBlob("sha256:"+im.ID, MaxConfig)
+	if os.IsNotExist(err) {
+		c := NewConfig(im.Created)
+		c.Config = ContainerConfig{Cmd: []string{"sh"}, Env: []string{DefaultPath}}
+		for _, l := range im.Layers {
+			c.RootFS.DiffIDs = append(c.RootFS.DiffIDs, "sha256:"+l)
+		}
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseConfig(b)
+}
+
 // HasName tells whether the image goes by name.
 func (im *Image) HasName(name string) bool {
 	for _, n := range im.Names {
@@ -96,7 +118,23 @@ func (im *Image) HasName(name string) bool {
 	return false
 }
 
-// Find resolves a name (busybox, busybox:latest), an id or an id prefix.
+// region names
+// Normalize is a name as the store keeps it: Docker's familiar form
+// without ":latest" (docker.io/library/busybox:latest is busybox,
+// 127.0.0.1:5000/bb:1 stays so).
+func Normalize(name string) (string, error) {
+	r, err := reference.Parse(name)
+	if err != nil {
+		return "", err
+	}
+	if r.Digest != "" {
+		return "", fmt.Errorf("invalid reference format: %q: a digest names content, it cannot be given as a name", name)
+	}
+	return strings.TrimSuffix(r.Familiar(), ":latest"), nil
+}
+
+// Find resolves a name (busybox, docker.io/library/busybox:latest), a
+// name by digest (busybox@sha256:...), an id or an id prefix.
 func Find(ref string) (*Image, error) {
 	if id := strings.TrimPrefix(ref, "sha256:"); len(id) == 64 {
 		// A full id (the container's record has one): its file, without
@@ -109,11 +147,23 @@ func Find(ref string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimSuffix(ref, ":latest")
+	var name, byDigest string
+	if r, err := reference.Parse(ref); err == nil {
+		if r.Digest != "" {
+			byDigest = r.FamiliarName() + "@" + r.Digest
+		} else {
+			name = strings.TrimSuffix(r.Familiar(), ":latest")
+		}
+	}
 	var byID []*Image
 	for _, im := range ims {
-		if im.HasName(name) {
+		if name != "" && im.HasName(name) {
 			return im, nil
+		}
+		for _, d := range im.RepoDigests {
+			if d == byDigest {
+				return im, nil
+			}
 		}
 		if len(ref) >= 4 && strings.HasPrefix(im.ID, strings.TrimPrefix(ref, "sha256:")) {
 			byID = append(byID, im)
@@ -125,6 +175,8 @@ func Find(ref string) (*Image, error) {
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 }
 
+// endregion names
+
 // Get is Find, plus the busybox image made on first use from the rootfs.
 func Get(ref string) (*Image, error) {
 	im, err := Find(ref)
@@ -132,9 +184,6 @@ func Get(ref string) (*Image, error) {
 		if _, e := os.Stat(filepath.Join(BusyboxRootfs, "bin/busybox")); e == nil {
 			return makeBusybox()
 		}
-	}
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("unable to find image '%s' locally (minidocker has no registry: `minidocker import TAR %s`, or `minidocker images` to list)", ref, ref)
 	}
 	return im, err
 }
@@ -213,111 +262,194 @@ func Untag(im *Image, name string) (left bool, err error) {
 
 // endregion save
 
-// newLayer makes an empty layer directory and returns its id and path.
-// The layer store is 0700: layers hold what images hold (setuid-root
-// programs among them), and no user of the host may reach them there.
-func newLayer() (string, string, error) {
-	id := state.NewID()
-	dir := LayerDir(id)
-	if err := os.MkdirAll(filepath.Dir(dir), 0700); err != nil {
-		return "", "", err
+// region add
+// Add records an image whose layers are in the store: the config blob is
+// kept as it is (its digest is the ID), the record lists the layers. An
+// image the store has already (the same config: `pull` twice) only gets
+// the new names and digests.
+func Add(config []byte, names, repoDigests []string, manifest, parent string) (*Image, error) {
+	cfg, err := parseConfig(config)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.Chmod(filepath.Dir(dir), 0700); err != nil {
-		return "", "", err
+	digest, err := PutBlob(config)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.Mkdir(dir, 0755); err != nil {
-		return "", "", err
+	unlock, err := state.Lock()
+	if err != nil {
+		return nil, err
 	}
-	return id, dir, nil
+	defer unlock()
+	im := &Image{ID: hexOf(digest), Parent: parent, Manifest: manifest, Created: time.Now().UTC()}
+	if cfg.Created != nil {
+		im.Created = cfg.Created.UTC()
+	}
+	for _, d := range cfg.RootFS.DiffIDs {
+		l, err := GetLayer(d)
+		if err != nil {
+			if _, e := os.Stat(LayerDir(hexOf(d))); e != nil { // a concurrent rmi took it between the unpack and now
+				return nil, fmt.Errorf("layer %s is not in the store (removed meanwhile?): try again", d)
+			}
+			l = &Layer{Size: DirSize(LayerDir(hexOf(d)))} // a layer made before layers had records
+		}
+		im.Layers = append(im.Layers, hexOf(d))
+		im.Size += l.Size
+	}
+	if old, err := load(im.ID); err == nil {
+		im.Names, im.RepoDigests, im.Created = old.Names, old.RepoDigests, old.Created
+		if im.Manifest == "" {
+			im.Manifest = old.Manifest
+		}
+		if im.Parent == "" {
+			im.Parent = old.Parent
+		}
+	}
+	for _, n := range names {
+		if !im.HasName(n) {
+			im.Names = append(im.Names, n)
+		}
+	}
+	for _, d := range repoDigests {
+		im.RepoDigests = addDigest(im.RepoDigests, d)
+	}
+	return im, saveLocked(im)
 }
 
-// finish computes the image id (a digest of its layer list, as Docker's is a
-// digest of its config) and saves it.
-func finish(name, comment, parent string, layers []string, size int64) (*Image, error) {
-	h := sha256.New()
-	for _, l := range layers {
-		io.WriteString(h, l+"\n")
+// endregion add
+
+// addDigest keeps one NAME@digest per repository name: the newest.
+func addDigest(list []string, d string) []string {
+	name, _, _ := strings.Cut(d, "@")
+	out := []string{}
+	for _, o := range list {
+		if n, _, _ := strings.Cut(o, "@"); n != name {
+			out = append(out, o)
+		}
 	}
-	io.WriteString(h, time.Now().String())
+	return append(out, d)
+}
+
+// AddRepoDigest records that the image is NAME@digest in a registry (push).
+func AddRepoDigest(im *Image, d, manifest string) error {
+	unlock, err := state.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := load(im.ID)
+	if err != nil {
+		return err
+	}
+	cur.RepoDigests = addDigest(cur.RepoDigests, d)
+	if cur.Manifest == "" {
+		cur.Manifest = manifest
+	}
+	*im = *cur
+	return saveLocked(cur)
+}
+
+// fromTar makes one layer from a tarball (plain or gzip) and an image of
+// the base image's layers plus it, with cfg (whose history gets the step).
+func fromTar(r io.Reader, base *Image, cfg *Config, step History, name string) (*Image, error) {
+	l, err := Unpack(r, UnpackOptions{})
+	if err != nil {
+		return nil, err
+	}
+	parent := ""
+	if base != nil {
+		parent = base.ID
+		bc, err := base.Config()
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootFS.DiffIDs = append([]string{}, bc.RootFS.DiffIDs...)
+		cfg.History = append([]History{}, bc.History...)
+		for len(cfg.History) < len(cfg.RootFS.DiffIDs) { // images made before the content store
+			cfg.History = append(cfg.History, History{})
+		}
+	}
+	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
+	cfg.History = append(cfg.History, step)
+	b, _ := json.Marshal(cfg)
 	var names []string
-	if name = strings.TrimSuffix(name, ":latest"); name != "" {
+	if name != "" {
 		names = []string{name}
 	}
-	im := &Image{ID: hex.EncodeToString(h.Sum(nil)), Names: names, Layers: layers,
-		Created: time.Now().UTC(), Size: size, Parent: parent, Comment: comment}
-	return im, save(im)
+	im, err := Add(b, names, nil, "", parent)
+	if err != nil {
+		RemoveUnused([]string{l.DiffID}) // no image, no layer: nothing half-made
+	}
+	return im, err
 }
 
 // Import unpacks a `docker export` tarball (plain or gzip) read from r
 // into one new layer and names the image; source names r in messages.
-func Import(r io.Reader, source, name string) (*Image, error) {
-	id, dir, err := newLayer()
+// changes is the config (`import --change 'CMD ["sh"]'`; Docker's import
+// has no command unless given one).
+func Import(r io.Reader, source, name string, changes ContainerConfig) (*Image, error) {
+	now := time.Now().UTC()
+	cfg := NewConfig(now)
+	cfg.Config = changes
+	im, err := fromTar(r, nil, cfg, History{Created: &now, Comment: "imported from " + source}, name)
 	if err != nil {
-		return nil, err
-	}
-	trace("mkdir %s && tar -C %s -xf %s", dir, dir, source)
-	res, err := archive.Extract(r, dir, archive.Limits{})
-	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("import %s: refused: %v", source, err)
 	}
-	for why, n := range res.Skipped {
-		logrus.Warnf("import %s: left out: %s (%d)", source, why, n)
-	}
-	im, err := finish(name, "imported from "+source, "", []string{id}, res.Bytes)
-	if err != nil {
-		os.RemoveAll(dir)
-	}
-	return im, err
+	return im, nil
 }
 
-// ImportDir copies a directory tree into one new layer.
-func ImportDir(src, name, comment string) (*Image, error) {
-	id, dir, err := newLayer()
+// ImportDir makes an image of one layer from a directory tree.
+// Its date is the tree's own (the mtime of src): the same tree makes the
+// same config, so the same image ID, on every machine.
+func ImportDir(src, name, comment string, cc ContainerConfig) (*Image, error) {
+	st, err := os.Stat(src)
 	if err != nil {
 		return nil, err
 	}
-	trace("cp -a %s/. %s", src, dir)
-	size, err := archive.CopyTree(src, dir)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	im, err := finish(name, comment, "", []string{id}, size)
-	if err != nil {
-		os.RemoveAll(dir)
-	}
+	pr, pw := io.Pipe()
+	go func() {
+		trace("tar -C %s -c . | (sha256sum; tar -x)", src)
+		pw.CloseWithError(archive.Tar(pw, src))
+	}()
+	now := st.ModTime().UTC().Truncate(time.Second)
+	cfg := NewConfig(now)
+	cfg.Config = cc
+	im, err := fromTar(pr, nil, cfg, History{Created: &now, Comment: comment}, name)
+	pr.CloseWithError(err)
 	return im, err
 }
 
 // region commit
-// Commit makes a new image: the container's image layers plus a copy of
-// its upper layer (the files it changed, with its whiteouts: a deleted file
-// stays deleted). The init layer (/etc/hosts, /etc/hostname,
-// /etc/resolv.conf) is left out: it belongs to that container only.
-func Commit(base *Image, upper, name, comment string) (*Image, error) {
-	id, dir, err := newLayer()
+// Commit makes a new image: the container's image layers plus one more
+// with its upper layer (the files it changed, with its whiteouts: a
+// deleted file stays deleted), written as a layer tarball, hashed and
+// unpacked as a pulled layer would be. The init layer (/etc/hosts,
+// /etc/hostname, /etc/resolv.conf) is left out: it belongs to that
+// container only. cc is the container's config, which the new image runs.
+func Commit(base *Image, upper, name string, cc ContainerConfig, step History) (*Image, error) {
+	bc, err := base.Config()
 	if err != nil {
 		return nil, err
 	}
-	trace("cp -a %s/. %s", upper, dir)
-	size, err := archive.CopyTree(upper, dir)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	layers := append(append([]string{}, base.Layers...), id)
-	im, err := finish(name, comment, base.ID, layers, base.Size+size)
-	if err != nil {
-		os.RemoveAll(dir)
-	}
+	pr, pw := io.Pipe()
+	go func() {
+		trace("tar -C %s -c . (whiteouts as .wh. files) | (sha256sum; tar -x)", upper)
+		pw.CloseWithError(archive.TarLayer(pw, upper))
+	}()
+	now := time.Now().UTC()
+	cfg := NewConfig(now)
+	cfg.Architecture, cfg.Variant, cfg.OS, cfg.Author = bc.Architecture, bc.Variant, bc.OS, step.Author
+	cfg.Config = cc
+	step.Created = &now
+	im, err := fromTar(pr, base, cfg, step, name)
+	pr.CloseWithError(err)
 	return im, err
 }
 
 // endregion commit
 
-// Remove deletes an image and the layers no other image uses. The caller
-// checks that no container uses it.
+// Remove deletes an image, and the layers and blobs no other image uses.
+// The caller checks that no container uses it.
 func Remove(im *Image) error {
 	unlock, err := state.Lock()
 	if err != nil {
@@ -331,15 +463,19 @@ func Remove(im *Image) error {
 			for _, l := range o.Layers {
 				used[l] = true
 			}
+			used[o.Manifest] = true
 		}
 	}
 	if err := os.Remove(filepath.Join(imagesDir(), im.ID+".json")); err != nil {
 		return err
 	}
+	removeBlob("sha256:" + im.ID)
+	if im.Manifest != "" && !used[im.Manifest] {
+		removeBlob(im.Manifest)
+	}
 	for _, l := range im.Layers {
 		if !used[l] {
-			trace("rm -rf %s", LayerDir(l))
-			os.RemoveAll(LayerDir(l))
+			removeLayer(l)
 		}
 	}
 	return nil
@@ -358,6 +494,9 @@ func (im *Image) LowerDirs() []string {
 
 // endregion lowerdirs
 
+// BusyboxConfig is what Docker Hub's busybox image runs: sh.
+var BusyboxConfig = ContainerConfig{Cmd: []string{"sh"}, Env: []string{DefaultPath}}
+
 // makeBusybox imports the rootfs as the busybox image, once: concurrent
 // first runs wait on a lock of their own (the engine lock is taken inside).
 func makeBusybox() (*Image, error) {
@@ -375,5 +514,5 @@ func makeBusybox() (*Image, error) {
 	if im, err := Find("busybox"); err == nil {
 		return im, nil
 	}
-	return ImportDir(BusyboxRootfs, "busybox", "from "+BusyboxRootfs)
+	return ImportDir(BusyboxRootfs, "busybox", "from "+BusyboxRootfs, BusyboxConfig)
 }

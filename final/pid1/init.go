@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/minidocker/build-your-own-docker/final/inroot"
+	"github.com/minidocker/build-your-own-docker/final/overlay"
 	"golang.org/x/sys/unix"
 )
 
@@ -115,22 +116,12 @@ func (in *initProc) setup() (int, error) {
 		return 0, err
 	}
 	// The layers, stacked: the image's read-only layers and the init layer
-	// below, the container's writable layer on top (copy-on-write).
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(s.Lower, ":"), s.Upper, s.Work)
-	volatile := ""
-	if s.Volatile {
-		// run --rm: the container layer is deleted at exit, so it need not
-		// reach the disk. "volatile" (Linux 5.10+) skips every sync of the
-		// upper layer, the one at unmount too, which would otherwise wait
-		// for the writeback of the whole host filesystem below it (podman
-		// does the same for --rm).
-		volatile = ",volatile"
-	}
-	err := in.mount("overlay", s.Merged, "overlay", 0, opts+volatile)
-	if err != nil && volatile != "" { // a kernel before 5.10 refuses it
-		err = in.mount("overlay", s.Merged, "overlay", 0, opts)
-	}
-	if err != nil {
+	// below, the container's writable layer on top (copy-on-write). run
+	// --rm's container layer is deleted at exit, so it need not reach the
+	// disk: "volatile" (Linux 5.10+) skips every sync of the upper layer,
+	// the one at unmount too, which would otherwise wait for the writeback
+	// of the whole host filesystem below it (podman does the same for --rm).
+	if err := overlay.Mount(s.Merged, s.Lower, s.Upper, s.Work, s.Volatile, in.trace); err != nil {
 		return 0, err
 	}
 	for _, m := range s.Mounts {

@@ -132,8 +132,19 @@ func Lock() (unlock func(), err error) {
 // renames it over path: rename(2) is atomic, so a reader sees the old or the
 // new file, never a half-written one.
 func WriteFileAtomic(path string, data []byte) error {
-	tmp := fmt.Sprintf("%s.tmp.%d", path, os.Getpid())
-	if err := os.WriteFile(tmp, data, 0600); err != nil {
+	// A temporary name of its own: the daemon's goroutines may write the
+	// same record at once, and the last rename wins whole.
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp.*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -476,6 +476,7 @@ type ImageInspect struct {
 	Author          string      `json:"Author"`
 	Config          *Config     `json:"Config"`
 	Architecture    string      `json:"Architecture"`
+	Variant         string      `json:"Variant,omitempty"`
 	Os              string      `json:"Os"`
 	Size            int64       `json:"Size"`
 	VirtualSize     int64       `json:"VirtualSize"`

@@ -19,6 +19,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/archive"
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/container"
+	"github.com/minidocker/build-your-own-docker/final/dockerfile"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/events"
 	"github.com/minidocker/build-your-own-docker/final/image"
@@ -442,19 +443,26 @@ func (e *Engine) ContainerCommit(ctx context.Context, ref string, opts engine.Co
 	if err != nil {
 		return "", err
 	}
-	name := strings.TrimSuffix(strings.TrimPrefix(opts.Ref, "docker.io/library/"), ":latest")
-	if name != "" && !network.ValidName(name) {
-		return "", invalid("invalid reference format: %q", opts.Ref)
+	name := ""
+	if opts.Ref != "" {
+		if name, err = imageName(opts.Ref, ""); err != nil {
+			return "", err
+		}
 	}
 	base, err := imageOf(c)
 	if err != nil {
 		return "", err
 	}
-	comment := opts.Comment
-	if comment == "" {
-		comment = "commit of " + c.ID[:12]
+	// The new image runs what the container ran (docker commit keeps its
+	// Cmd, Entrypoint, Env, WorkingDir...), changed by --change lines.
+	cc := image.ContainerConfig{User: c.Config.User, ExposedPorts: c.Config.ExposedPorts, Env: c.Config.Env,
+		Entrypoint: c.Config.Entrypoint, Cmd: c.Config.Cmd, Volumes: c.Config.Volumes, WorkingDir: c.Config.WorkingDir,
+		Labels: c.Config.Labels, StopSignal: c.Config.StopSignal}
+	if err := dockerfile.ApplyChanges(&cc, opts.Changes); err != nil {
+		return "", invalid("%v", err)
 	}
-	im, err := image.Commit(base, filepath.Join(state.Dir(c.ID), "upper"), name, comment)
+	step := image.History{CreatedBy: strings.Join(c.Command(), " "), Comment: opts.Comment, Author: opts.Author}
+	im, err := image.Commit(base, filepath.Join(state.Dir(c.ID), "upper"), name, cc, step)
 	if err != nil {
 		return "", err
 	}

@@ -4,7 +4,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,8 +68,29 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 	if err != nil {
 		return nil, err
 	}
+	im, err := findImage(req.Image)
+	if err != nil {
+		return nil, err
+	}
+	ic, err := im.Config()
+	if err != nil {
+		return nil, err
+	}
+	cfg := req.Config
+	fromImage(&cfg, ic.Config)
+	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {
+		return nil, invalid("No command specified")
+	}
+	if s := cfg.StopSignal; s != "" {
+		if _, err := container.SignalName(s); err != nil {
+			return nil, invalid("invalid stop signal %q: %v", s, err)
+		}
+	}
+	if u := cfg.User; u != "" && u != "root" && u != "0" && u != "0:0" {
+		return nil, engine.Errorf(engine.ErrNotSupported, "minidocker does not support running as user %q yet (the image's USER or --user)", u)
+	}
 	if h.PublishAllPorts { // -P: every exposed port on a free host port
-		for p := range req.ExposedPorts {
+		for p := range cfg.ExposedPorts {
 			if _, ok := h.PortBindings[p]; !ok {
 				if h.PortBindings == nil {
 					h.PortBindings = types.PortMap{}
@@ -82,34 +102,22 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 	if _, err := container.PortsOf(h.PortBindings); err != nil {
 		return nil, invalid("%v", err)
 	}
-	for _, kv := range req.Env {
+	for _, kv := range cfg.Env {
 		if !strings.Contains(kv, "=") || strings.HasPrefix(kv, "=") {
 			return nil, invalid("invalid environment variable %q: use KEY=VALUE", kv)
 		}
 	}
-	if w := req.WorkingDir; w != "" && !filepath.IsAbs(w) {
+	if w := cfg.WorkingDir; w != "" && !filepath.IsAbs(w) {
 		return nil, invalid("the working directory '%s' is invalid: it needs to be an absolute path", w)
 	}
-	mounts, err := parseMounts(h.Binds, h.Mounts, req.Volumes)
-	if err != nil {
-		return nil, err
-	}
-	im, err := findImage(req.Image)
+	mounts, err := parseMounts(h.Binds, h.Mounts, cfg.Volumes)
 	if err != nil {
 		return nil, err
 	}
 	id := state.NewID()
-	cfg := req.Config
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
-	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {
-		cfg.Cmd = types.StrSlice{"sh"} // busybox's default command
-	}
-	if len(cfg.Entrypoint) == 1 && cfg.Entrypoint[0] == "" { // --entrypoint "": reset
-		cfg.Entrypoint = nil
-	}
-	cfg.Env = container.DefaultEnv(cfg.Hostname, cfg.Tty, cfg.Env)
 	cfg.Image = req.Image
 	if cfg.Labels == nil {
 		cfg.Labels = map[string]string{}
@@ -162,7 +170,6 @@ func unsupported(cfg *types.Config, h *types.HostConfig) error {
 			bad = append(bad, what)
 		}
 	}
-	add(cfg.User != "" && cfg.User != "root" && cfg.User != "0" && cfg.User != "0:0", "--user")
 	add(h.Privileged, "--privileged")
 	add(len(h.CapAdd) > 0, "--cap-add")
 	add(len(h.CapDrop) > 0, "--cap-drop")
@@ -281,7 +288,14 @@ func parseMounts(binds []string, mounts []types.Mount, anonymous map[string]stru
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	taken := map[string]bool{}
+	for _, m := range out {
+		taken[m.Destination] = true
+	}
 	for _, p := range paths {
+		if taken[filepath.Clean(p)] { // an image's VOLUME the user mounted something on
+			continue
+		}
 		if err := add("", p, true, p); err != nil {
 			return nil, err
 		}
@@ -299,5 +313,3 @@ func imageOf(c *state.Container) (*image.Image, error) {
 	}
 	return im, nil
 }
-
-var _ = errors.New

@@ -4,20 +4,23 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
+	"github.com/minidocker/build-your-own-docker/final/archive"
+	"github.com/minidocker/build-your-own-docker/final/dockerfile"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/image"
-	"github.com/minidocker/build-your-own-docker/final/network"
+	"github.com/minidocker/build-your-own-docker/final/reference"
+	"github.com/minidocker/build-your-own-docker/final/registry"
 	"github.com/minidocker/build-your-own-docker/final/state"
 )
 
-// repoTags is an image's name as Docker lists it: "busybox:latest".
+// repoTags is an image's names as Docker lists them: "busybox:latest".
 func repoTags(im *image.Image) []string {
 	tags := []string{}
 	for _, n := range im.Names {
@@ -26,7 +29,16 @@ func repoTags(im *image.Image) []string {
 	return tags
 }
 
-// ImageList is GET /images/json and `minidocker images`.
+func repoDigests(im *image.Image) []string {
+	if im.RepoDigests == nil {
+		return []string{}
+	}
+	return im.RepoDigests
+}
+
+// ImageList is GET /images/json and `minidocker images`. Size is each
+// image's whole size; SharedSize the part in layers other images use too
+// (the store keeps those once: `system df` counts them once).
 func (e *Engine) ImageList(ctx context.Context, opts engine.ListOptions) ([]types.ImageSummary, error) {
 	f, err := newFilter(opts.Filters, "reference", "label", "dangling")
 	if err != nil {
@@ -37,13 +49,33 @@ func (e *Engine) ImageList(ctx context.Context, opts engine.ListOptions) ([]type
 	if err != nil {
 		return nil, err
 	}
+	users := map[string]int{} // layer -> images using it
+	for _, im := range ims {
+		for _, l := range im.Layers {
+			users[l]++
+		}
+	}
 	out := []types.ImageSummary{}
 	for _, im := range ims {
-		if !f.matchAny("reference", append(im.Names, repoTags(im)...)...) || !f.match("dangling", fmt.Sprint(len(im.Names) == 0)) {
+		cfg, _ := im.Config()
+		labels := map[string]string{}
+		if cfg != nil && cfg.Config.Labels != nil {
+			labels = cfg.Config.Labels
+		}
+		if !f.matchAny("reference", append(im.Names, repoTags(im)...)...) || !f.match("dangling", fmt.Sprint(len(im.Names) == 0)) ||
+			!f.labels(labels) {
 			continue
 		}
+		shared := int64(0)
+		for _, l := range im.Layers {
+			if users[l] > 1 {
+				if ly, err := image.GetLayer(l); err == nil {
+					shared += ly.Size
+				}
+			}
+		}
 		out = append(out, types.ImageSummary{ID: "sha256:" + im.ID, ParentID: parentID(im), RepoTags: repoTags(im),
-			RepoDigests: []string{}, Created: im.Created.Unix(), Size: im.Size, SharedSize: -1, Containers: -1, Labels: map[string]string{}})
+			RepoDigests: repoDigests(im), Created: im.Created.Unix(), Size: im.Size, SharedSize: shared, Containers: -1, Labels: labels})
 	}
 	return out, nil
 }
@@ -55,35 +87,104 @@ func parentID(im *image.Image) string {
 	return "sha256:" + im.Parent
 }
 
-// ImageInspect is GET /images/{name}/json.
+// region imageinspect
+// ImageInspect is GET /images/{name}/json: the record and the config blob
+// (what a container of it runs), in Docker's shape.
 func (e *Engine) ImageInspect(ctx context.Context, ref string) (*types.ImageInspect, error) {
 	im, err := findImage(ref)
 	if err != nil {
 		return nil, err
 	}
-	cfg := &types.Config{Cmd: types.StrSlice{"sh"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		Labels: map[string]string{}, Volumes: map[string]struct{}{}}
-	layers := []string{}
-	for _, l := range im.Layers {
-		layers = append(layers, "sha256:"+l)
+	c, err := im.Config()
+	if err != nil {
+		return nil, err
 	}
-	return &types.ImageInspect{ID: "sha256:" + im.ID, RepoTags: repoTags(im), RepoDigests: []string{}, Parent: parentID(im),
-		Comment: im.Comment, Created: im.Created.Format(time.RFC3339Nano), Config: cfg, ContainerConfig: cfg,
-		Architecture: runtime.GOARCH, Os: "linux", Size: im.Size, VirtualSize: im.Size, DockerVersion: e.Release,
+	cfg := apiConfig(c.Config)
+	layers := []string{}
+	for _, l := range c.RootFS.DiffIDs {
+		layers = append(layers, l)
+	}
+	created := im.Created
+	if c.Created != nil {
+		created = *c.Created
+	}
+	comment, author := im.Comment, c.Author
+	if n := len(c.History); n > 0 && comment == "" {
+		comment = c.History[n-1].Comment
+	}
+	arch := c.Architecture
+	if c.Variant != "" {
+		arch += "/" + c.Variant
+	}
+	return &types.ImageInspect{ID: "sha256:" + im.ID, RepoTags: repoTags(im), RepoDigests: repoDigests(im), Parent: parentID(im),
+		Comment: comment, Author: author, Created: created.Format(time.RFC3339Nano), Config: cfg, ContainerConfig: cfg,
+		Architecture: c.Architecture, Variant: c.Variant, Os: c.OS, Size: im.Size, VirtualSize: im.Size, DockerVersion: e.Release,
 		GraphDriver: types.GraphDriver{Name: "overlay", Data: map[string]string{"LowerDir": strings.Join(im.LowerDirs(), ":")}},
 		RootFS:      types.RootFS{Type: "layers", Layers: layers}}, nil
 }
 
+// endregion imageinspect
+
+// apiConfig is an image's container config in the API's shape.
+func apiConfig(c image.ContainerConfig) *types.Config {
+	cfg := &types.Config{User: c.User, ExposedPorts: c.ExposedPorts, Env: c.Env, Cmd: c.Cmd, Entrypoint: c.Entrypoint,
+		Volumes: c.Volumes, WorkingDir: c.WorkingDir, Labels: c.Labels, StopSignal: c.StopSignal}
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	if cfg.Volumes == nil {
+		cfg.Volumes = map[string]struct{}{}
+	}
+	if cfg.Env == nil {
+		cfg.Env = []string{}
+	}
+	return cfg
+}
+
+// ImageHistory is GET /images/{name}/history and `minidocker history`:
+// the config's history, newest first; a step that made a layer shows the
+// layer's size, the top one the image's ID and names.
+func (e *Engine) ImageHistory(ctx context.Context, ref string) ([]types.ImageHistoryItem, error) {
+	im, err := findImage(ref)
+	if err != nil {
+		return nil, err
+	}
+	c, err := im.Config()
+	if err != nil {
+		return nil, err
+	}
+	steps, layer := c.LayerHistory()
+	out := []types.ImageHistoryItem{}
+	for i := len(steps) - 1; i >= 0; i-- {
+		h := steps[i]
+		it := types.ImageHistoryItem{ID: "<missing>", CreatedBy: h.CreatedBy, Comment: h.Comment, Tags: nil}
+		if h.Created != nil {
+			it.Created = h.Created.Unix()
+		}
+		if n := layer[i]; n >= 0 && n < len(im.Layers) {
+			if l, err := image.GetLayer(im.Layers[n]); err == nil {
+				it.Size = l.Size
+			}
+		}
+		if i == len(steps)-1 {
+			it.ID, it.Tags = "sha256:"+im.ID, repoTags(im)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// region imageremove
 // ImageRemove is DELETE /images/{name} and `minidocker rmi`: by name it
 // takes that name away, and the image goes when it has none left; by id
-// the image goes. Refused while a container uses it.
+// the image goes. Refused while a container uses it. Layers and blobs go
+// with the last image that uses them.
 func (e *Engine) ImageRemove(ctx context.Context, ref string, force bool) ([]types.ImageDeleteResponseItem, error) {
 	im, err := findImage(ref)
 	if err != nil {
 		return nil, err
 	}
-	var out []types.ImageDeleteResponseItem
-	name := strings.TrimSuffix(strings.TrimPrefix(ref, "docker.io/library/"), ":latest")
+	name, _ := image.Normalize(ref)
 	if im.HasName(name) && len(im.Names) > 1 {
 		if _, err := image.Untag(im, name); err != nil {
 			return nil, err
@@ -102,15 +203,16 @@ func (e *Engine) ImageRemove(ctx context.Context, ref string, force bool) ([]typ
 	if err := image.Remove(im); err != nil {
 		return nil, err
 	}
-	for _, t := range repoTags(im) {
+	var out []types.ImageDeleteResponseItem
+	for _, t := range append(repoTags(im), im.RepoDigests...) {
 		out = append(out, types.ImageDeleteResponseItem{Untagged: t})
 	}
 	return append(out, types.ImageDeleteResponseItem{Deleted: "sha256:" + im.ID}), nil
 }
 
-// ImageTag is POST /images/{name}/tag and `minidocker tag`: minidocker's
-// images have one name each, so a tag is a new image record over the same
-// layers.
+// endregion imageremove
+
+// ImageTag is POST /images/{name}/tag and `minidocker tag`.
 func (e *Engine) ImageTag(ctx context.Context, ref, repo, tag string) error {
 	im, err := findImage(ref)
 	if err != nil {
@@ -124,30 +226,163 @@ func (e *Engine) ImageTag(ctx context.Context, ref, repo, tag string) error {
 	return err
 }
 
-// imageName is repo[:tag] as minidocker stores it (no ":latest").
+// imageName is repo[:tag] as the store keeps it (familiar, no ":latest").
 func imageName(repo, tag string) (string, error) {
-	repo = strings.TrimPrefix(repo, "docker.io/library/")
-	if tag != "" && tag != "latest" {
+	if tag != "" {
 		repo += ":" + tag
 	}
-	name := strings.TrimSuffix(repo, ":latest")
-	base, t, _ := strings.Cut(name, ":")
-	if !network.ValidName(base) || (t != "" && !network.ValidName(t)) {
-		return "", invalid("invalid reference format: %q (minidocker names images NAME[:TAG], NAME of [a-zA-Z0-9][a-zA-Z0-9_.-])", repo)
+	name, err := image.Normalize(repo)
+	if err != nil {
+		return "", invalid("%v", err)
 	}
 	return name, nil
 }
 
 // ImageImport is POST /images/create?fromSrc=- and `minidocker import`: a
 // `docker export` tarball, unpacked by the safe extractor (package archive).
-func (e *Engine) ImageImport(ctx context.Context, r io.Reader, source, ref string) (string, error) {
-	name, err := imageName(ref, "")
-	if err != nil {
-		return "", err
+func (e *Engine) ImageImport(ctx context.Context, r io.Reader, source, ref string, changes []string) (string, error) {
+	name := ""
+	if ref != "" {
+		var err error
+		if name, err = imageName(ref, ""); err != nil {
+			return "", err
+		}
 	}
-	im, err := image.Import(r, source, name)
+	var cc image.ContainerConfig
+	if err := dockerfile.ApplyChanges(&cc, changes); err != nil {
+		return "", invalid("%v", err)
+	}
+	im, err := image.Import(r, source, name, cc)
 	if err != nil {
 		return "", invalid("%v", err)
 	}
 	return "sha256:" + im.ID, nil
+}
+
+// registryOptions are the engine's insecure registries and the user's
+// credentials.
+func (e *Engine) registryOptions(auth *types.AuthConfig) registry.Options {
+	return registry.Options{Insecure: e.Insecure, Auth: auth}
+}
+
+// region imagepull
+// ImagePull is POST /images/create?fromImage= and `minidocker pull`.
+func (e *Engine) ImagePull(ctx context.Context, ref string, opts engine.PullOptions, progress func(types.JSONMessage)) error {
+	r, err := reference.Parse(ref)
+	if err != nil {
+		return invalid("%v", err)
+	}
+	_, err = registry.Pull(ctx, r, registry.PullOptions{Options: e.registryOptions(opts.Auth), Platform: opts.Platform}, progress)
+	if err != nil {
+		if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrDenied) {
+			return engine.Errorf(engine.ErrNotFound, "%v", err)
+		}
+		return engine.Errorf(engine.ErrUnavailable, "%v", err)
+	}
+	return nil
+}
+
+// endregion imagepull
+
+// ImagePush is POST /images/{name}/push and `minidocker push`.
+func (e *Engine) ImagePush(ctx context.Context, ref string, opts engine.PushOptions, progress func(types.JSONMessage)) error {
+	r, err := reference.Parse(ref)
+	if err != nil {
+		return invalid("%v", err)
+	}
+	im, err := image.Find(ref)
+	if err != nil {
+		return engine.Errorf(engine.ErrNotFound, "An image does not exist locally with the tag: %s", r.FamiliarName())
+	}
+	if _, err := registry.Push(ctx, r, im, e.registryOptions(opts.Auth), progress); err != nil {
+		return engine.Errorf(engine.ErrUnavailable, "%v", err)
+	}
+	return nil
+}
+
+// ImageSave is GET /images/get and `minidocker save`.
+func (e *Engine) ImageSave(ctx context.Context, refs []string, w io.Writer) error {
+	var items []image.SaveItem
+	for _, ref := range refs {
+		im, err := findImage(ref)
+		if err != nil {
+			return err
+		}
+		it := image.SaveItem{Image: im}
+		if n, err := image.Normalize(ref); err == nil && im.HasName(n) {
+			it.Tags = []string{withTag(n)} // by name: that name; by ID: none, as docker save
+		}
+		items = append(items, it)
+	}
+	return image.Save(w, items)
+}
+
+// ImageLoad is POST /images/load and `minidocker load`.
+func (e *Engine) ImageLoad(ctx context.Context, r io.Reader, progress func(types.JSONMessage)) error {
+	err := image.Load(r, archive.Limits{}, func(l image.Loaded) {
+		if len(l.Names) == 0 {
+			progress(types.JSONMessage{Stream: "Loaded image ID: sha256:" + l.Image.ID + "\n"})
+		}
+		for _, n := range l.Names {
+			progress(types.JSONMessage{Stream: "Loaded image: " + withTag(n) + "\n"})
+		}
+	})
+	if err != nil {
+		return invalid("load: refused: %v", err)
+	}
+	return nil
+}
+
+// RegistryLogin is POST /auth and `minidocker login`.
+func (e *Engine) RegistryLogin(ctx context.Context, auth types.AuthConfig) (*types.AuthResponse, error) {
+	if err := registry.Login(ctx, auth.ServerAddress, e.registryOptions(&auth)); err != nil {
+		if errors.Is(err, registry.ErrDenied) {
+			return nil, engine.Errorf(engine.ErrForbidden, "%v", err)
+		}
+		return nil, engine.Errorf(engine.ErrUnavailable, "%v", err)
+	}
+	return &types.AuthResponse{Status: "Login Succeeded"}, nil
+}
+
+// DiskUsage is GET /system/df: every layer counted once.
+func (e *Engine) DiskUsage(ctx context.Context) (*types.DiskUsage, error) {
+	ims, err := e.ImageList(ctx, engine.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.ContainerList(ctx, engine.ListOptions{All: true})
+	if err != nil {
+		return nil, err
+	}
+	vs, err := e.VolumeList(ctx, engine.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]int64{}
+	for i := range ims {
+		im, _ := image.Find(ims[i].ID)
+		if im == nil {
+			continue
+		}
+		n := int64(0)
+		for _, c := range cs {
+			if c.ImageID == ims[i].ID {
+				n++
+			}
+		}
+		ims[i].Containers = n
+		for _, l := range im.Layers {
+			if ly, err := image.GetLayer(l); err == nil {
+				used[l] = ly.Size
+			}
+		}
+	}
+	du := &types.DiskUsage{Images: ims, Containers: cs, Volumes: []types.Volume{}, BuildCache: []types.RawMessage{}}
+	for _, v := range vs.Volumes {
+		du.Volumes = append(du.Volumes, *v)
+	}
+	for _, s := range used {
+		du.LayersSize += s
+	}
+	return du, nil
 }

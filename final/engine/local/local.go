@@ -35,6 +35,9 @@ type Engine struct {
 	// Daemon: the engine serves the API (the daemon), rather than one CLI
 	// command: containers it runs are always held by a monitor.
 	Daemon bool
+	// Insecure lists the registries spoken to without TLS, or with TLS
+	// unchecked (--insecure-registry); loopback ones always are.
+	Insecure []string
 
 	mu    sync.Mutex
 	execs map[string]*execState // exec instances (exec create, start, inspect)

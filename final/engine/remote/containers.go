@@ -302,6 +302,10 @@ func (e *Engine) ContainerCommit(ctx context.Context, ref string, opts engine.Co
 	if opts.Comment != "" {
 		q.Set("comment", opts.Comment)
 	}
+	if opts.Author != "" {
+		q.Set("author", opts.Author)
+	}
+	q["changes"] = opts.Changes
 	var r types.IDResponse
 	return r.ID, e.call(ctx, "POST", "/commit", q, nil, &r)
 }

@@ -3,13 +3,16 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
 	"github.com/minidocker/build-your-own-docker/final/engine"
+	"github.com/minidocker/build-your-own-docker/final/reference"
 )
 
 // ImageList is GET /images/json.
@@ -43,30 +46,108 @@ func (e *Engine) ImageTag(ctx context.Context, ref, repo, tag string) error {
 
 // ImageImport is POST /images/create?fromSrc=-, the tarball as the body;
 // the answer's last {"status"} is the new image's id.
-func (e *Engine) ImageImport(ctx context.Context, r io.Reader, source, ref string) (string, error) {
-	resp, err := e.request(ctx, "POST", "/images/create", url.Values{"fromSrc": {"-"}, "repo": {ref}}, r, "application/x-tar")
+func (e *Engine) ImageImport(ctx context.Context, r io.Reader, source, ref string, changes []string) (string, error) {
+	id := ""
+	err := e.stream(ctx, "POST", "/images/create", url.Values{"fromSrc": {"-"}, "repo": {ref}, "changes": changes}, r, "application/x-tar", nil,
+		func(m types.JSONMessage) {
+			if strings.HasPrefix(m.Status, "sha256:") {
+				id = m.Status
+			}
+		})
+	return id, err
+}
+
+// region stream
+// stream reads a JSON-lines answer (pull, push, load, import), telling fn
+// each line; an errorDetail line is the error the operation ended with.
+func (e *Engine) stream(ctx context.Context, method, path string, q url.Values, body io.Reader, ct string, h http.Header, fn func(types.JSONMessage)) error {
+	resp, err := e.requestWith(ctx, method, path, q, body, ct, h)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer resp.Body.Close()
 	dec := json.NewDecoder(resp.Body)
-	id := ""
 	for {
-		var m struct {
-			Status string `json:"status"`
-			Error  string `json:"error"`
+		var m types.JSONMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reading the daemon's answer: %v", err)
 		}
-		if err := dec.Decode(&m); err != nil {
-			break
+		if m.Error != nil || m.ErrorMessage != "" {
+			msg := m.ErrorMessage
+			if m.Error != nil {
+				msg = m.Error.Message
+			}
+			return &engine.Error{Kind: errors.New("failed"), Msg: msg}
 		}
-		if m.Error != "" {
-			return "", fmt.Errorf("%s", m.Error)
-		}
-		if strings.HasPrefix(m.Status, "sha256:") {
-			id = m.Status
-		}
+		fn(m)
 	}
-	return id, nil
+}
+
+// endregion stream
+
+func authHeader(a *types.AuthConfig) http.Header {
+	if a == nil {
+		return nil
+	}
+	return http.Header{"X-Registry-Auth": {types.EncodeAuth(a)}}
+}
+
+// ImagePull is POST /images/create?fromImage=NAME&tag=TAG.
+func (e *Engine) ImagePull(ctx context.Context, ref string, opts engine.PullOptions, progress func(types.JSONMessage)) error {
+	q := url.Values{"fromImage": {ref}}
+	if opts.Platform != "" {
+		q.Set("platform", opts.Platform)
+	}
+	return e.stream(ctx, "POST", "/images/create", q, nil, "", authHeader(opts.Auth), progress)
+}
+
+// ImagePush is POST /images/{name}/push?tag=TAG.
+func (e *Engine) ImagePush(ctx context.Context, ref string, opts engine.PushOptions, progress func(types.JSONMessage)) error {
+	r, err := reference.Parse(ref)
+	if err != nil {
+		return err
+	}
+	h := authHeader(opts.Auth)
+	if h == nil { // the daemon wants the header, even empty (moby refuses a push without it)
+		h = http.Header{"X-Registry-Auth": {types.EncodeAuth(&types.AuthConfig{})}}
+	}
+	return e.stream(ctx, "POST", "/images/"+r.FamiliarName()+"/push", url.Values{"tag": {r.Tag}}, nil, "", h, progress)
+}
+
+// ImageSave is GET /images/get?names=...
+func (e *Engine) ImageSave(ctx context.Context, refs []string, w io.Writer) error {
+	resp, err := e.request(ctx, "GET", "/images/get", url.Values{"names": refs}, nil, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// ImageLoad is POST /images/load.
+func (e *Engine) ImageLoad(ctx context.Context, r io.Reader, progress func(types.JSONMessage)) error {
+	return e.stream(ctx, "POST", "/images/load", nil, r, "application/x-tar", nil, progress)
+}
+
+// ImageHistory is GET /images/{name}/history.
+func (e *Engine) ImageHistory(ctx context.Context, ref string) ([]types.ImageHistoryItem, error) {
+	var h []types.ImageHistoryItem
+	return h, e.call(ctx, "GET", "/images/"+ref+"/history", nil, nil, &h)
+}
+
+// RegistryLogin is POST /auth.
+func (e *Engine) RegistryLogin(ctx context.Context, auth types.AuthConfig) (*types.AuthResponse, error) {
+	var r types.AuthResponse
+	return &r, e.call(ctx, "POST", "/auth", nil, auth, &r)
+}
+
+// DiskUsage is GET /system/df.
+func (e *Engine) DiskUsage(ctx context.Context) (*types.DiskUsage, error) {
+	var du types.DiskUsage
+	return &du, e.call(ctx, "GET", "/system/df", nil, nil, &du)
 }
 
 // NetworkCreate is POST /networks/create.

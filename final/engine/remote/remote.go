@@ -125,6 +125,11 @@ func clientTLS(t TLS, server string) (*tls.Config, error) {
 // error as an engine error of the kind its status says (404 NotFound, 409
 // Conflict, ...), with the daemon's message.
 func (e *Engine) request(ctx context.Context, method, path string, q url.Values, body io.Reader, contentType string) (*http.Response, error) {
+	return e.requestWith(ctx, method, path, q, body, contentType, nil)
+}
+
+// requestWith is request with more headers (X-Registry-Auth).
+func (e *Engine) requestWith(ctx context.Context, method, path string, q url.Values, body io.Reader, contentType string, header http.Header) (*http.Response, error) {
 	u := e.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -135,6 +140,9 @@ func (e *Engine) request(ctx context.Context, method, path string, q url.Values,
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := e.http.Do(req)
 	if err != nil {
