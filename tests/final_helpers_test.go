@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,8 +41,29 @@ func containerDirs(t *testing.T) []string {
 // that no mount, cgroup, link, rule or container directory was left.
 func leakChecked(t *testing.T) {
 	t.Helper()
+	busyboxOnce.Do(func() { run(t, program(t, "minidocker"), "images", "-q") }) // made on first use: part of the baseline
 	before, dirs := snapshot(t), containerDirs(t)
-	t.Cleanup(func() { checkNoContainerLeaks(t, before, dirs) })
+	store := storeEntries()
+	t.Cleanup(func() {
+		checkNoContainerLeaks(t, before, dirs)
+		if extra := added(store, storeEntries()); len(extra) > 0 {
+			t.Errorf("leaked images, layers or blobs: %v", extra)
+		}
+	})
+}
+
+var busyboxOnce sync.Once
+
+// storeEntries lists the image store: image records, layers, blobs, and
+// anything half-made.
+func storeEntries() []string {
+	var out []string
+	for _, d := range []string{"images", "layers", "blobs/sha256", "blobs/tmp"} {
+		for _, n := range listDir(filepath.Join(mdRoot(), d)) {
+			out = append(out, d+"/"+n)
+		}
+	}
+	return out
 }
 
 // minidockerTest starts a test of minidocker: root, the program, and

@@ -103,7 +103,8 @@ func TestFinalBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "--rm", "no-such-image", "true"}, "no-such-image"},
+		{[]string{"run", "--rm", "--pull", "never", "no-such-image", "true"}, "No such image: no-such-image:latest"},
+		{[]string{"run", "--rm", "--pull", "sometimes", "busybox", "true"}, "invalid pull option"},
 		{[]string{"run", "--rm", "--name", name, "--network", "none", "busybox", "true"}, "already in use"},
 		{[]string{"run", "--rm", "-m", "lots", "busybox", "true"}, "memory"},
 		{[]string{"run", "--rm", "--cpus", "fast", "busybox", "true"}, "cpus"},
@@ -113,7 +114,8 @@ func TestFinalBadInput(t *testing.T) {
 		{[]string{"run", "--rm", "-v", "rel/ative:/x", "busybox", "true"}, "volume"},
 		{[]string{"run", "--rm", "--no-such-flag", "busybox", "true"}, "no-such-flag"},
 		{[]string{"logs", "mdt-nobody"}, "No such container"},
-		{[]string{"inspect", "mdt-nobody"}, "No such container"},
+		{[]string{"inspect", "mdt-nobody"}, "No such object: mdt-nobody"},
+		{[]string{"inspect", "--type", "container", "mdt-nobody"}, "No such container"},
 		{[]string{"stop", "mdt-nobody"}, "No such container"},
 		{[]string{"rm", "mdt-nobody"}, "No such container"},
 		{[]string{"exec", "mdt-nobody", "true"}, "No such container"},
@@ -125,6 +127,14 @@ func TestFinalBadInput(t *testing.T) {
 			t.Errorf("%v: want exit 125, %s", c.args, r)
 		}
 		oneLine(t, r, c.want)
+	}
+	// A missing image is pulled, as docker run does; this machine has no
+	// way to Docker Hub, and says so in one line after Docker's notice.
+	r := run(t, md, "run", "--rm", "no-such-image", "true")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != 125 || len(lines) != 2 || lines[0] != "Unable to find image 'no-such-image:latest' locally" ||
+		!strings.Contains(lines[1], "no-such-image") {
+		t.Errorf("run of an image nobody has: %s", r)
 	}
 	checkNoContainerLeaks(t, before, dirs)
 	if r := mustRun(t, md, "ps", "-q"); !strings.Contains(r.stdout, "\n") {
