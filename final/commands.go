@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"text/template"
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
@@ -106,6 +107,7 @@ func commands() []*cli.Command {
 		{Name: "rename", Usage: "rename a container", ArgsUsage: "CONTAINER NEW_NAME", Action: renameCmd},
 		{Name: "inspect", Usage: "a container's, image's, network's or volume's record as JSON", ArgsUsage: "NAME...", Action: inspectCmd, Flags: []cli.Flag{
 			&cli.StringFlag{Name: "type", Usage: "container, image, network or volume"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template: {{.State.Pid}}, {{.Config.Cmd}}"},
 		}},
 		{Name: "top", Usage: "a container's processes", ArgsUsage: "CONTAINER [ps OPTIONS]", Action: topCmd, SkipFlagParsing: true},
 		{Name: "stats", Usage: "CPU, memory and PIDs from the cgroup files", ArgsUsage: "[CONTAINER...]", Action: statsCmd, Flags: []cli.Flag{
@@ -577,9 +579,31 @@ func inspectCmd(c *cli.Context) error {
 		}
 		return fmt.Errorf("No such object: %s", ref)
 	})
+	if f := c.String("format"); f != "" && len(out) > 0 {
+		return formatEach(f, out, err)
+	}
 	if len(out) > 0 {
 		b, _ := json.MarshalIndent(out, "", "    ")
 		fmt.Println(string(b))
+	}
+	return err
+}
+
+// formatEach prints each record through a Go template, as docker
+// inspect -f '{{.State.Pid}}' does (the JSON's field names).
+func formatEach(format string, records []any, err error) error {
+	tmpl, terr := template.New("").Funcs(template.FuncMap{"json": func(v any) string { b, _ := json.Marshal(v); return string(b) }}).Parse(format)
+	if terr != nil {
+		return fmt.Errorf("template parsing error: %v", terr)
+	}
+	for _, r := range records {
+		var m any
+		b, _ := json.Marshal(r)
+		json.Unmarshal(b, &m)
+		if e := tmpl.Execute(os.Stdout, m); e != nil {
+			return fmt.Errorf("template: %v", e)
+		}
+		fmt.Println()
 	}
 	return err
 }

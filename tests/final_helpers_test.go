@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,17 +55,33 @@ func leakChecked(t *testing.T) {
 
 var busyboxOnce sync.Once
 
-// storeEntries lists the image store: image records, layers, blobs, and
+// storeEntries lists the image store: image records, layers, the blobs no
+// record names (a record may gain one, as push caches a layer's gzip), and
 // anything half-made.
 func storeEntries() []string {
 	var out []string
-	for _, d := range []string{"images", "layers", "blobs/sha256", "blobs/tmp"} {
+	named := map[string]bool{}
+	for _, d := range []string{"images", "layers"} {
 		for _, n := range listDir(filepath.Join(mdRoot(), d)) {
 			out = append(out, d+"/"+n)
+			b, _ := os.ReadFile(filepath.Join(mdRoot(), d, n))
+			for _, h := range blobName.FindAllString(string(b), -1) {
+				named[h] = true
+			}
 		}
+	}
+	for _, n := range listDir(filepath.Join(mdRoot(), "blobs/sha256")) {
+		if !named[n] {
+			out = append(out, "blobs/sha256/"+n)
+		}
+	}
+	for _, n := range listDir(filepath.Join(mdRoot(), "blobs/tmp")) {
+		out = append(out, "blobs/tmp/"+n)
 	}
 	return out
 }
+
+var blobName = regexp.MustCompile(`[0-9a-f]{64}`)
 
 // minidockerTest starts a test of minidocker: root, the program, and
 // leakChecked.

@@ -1,12 +1,15 @@
-//go:build linux
-
 package image
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/minidocker/build-your-own-docker/final/reference"
 )
 
 // Media types of the two other kinds of blob: the image config, and the
@@ -96,7 +99,7 @@ func parseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("the image config's rootfs type is %q, not \"layers\"", c.RootFS.Type)
 	}
 	for _, d := range c.RootFS.DiffIDs {
-		if _, err := BlobPath(d); err != nil {
+		if err := reference.CheckDigest(d); err != nil {
 			return nil, fmt.Errorf("the image config lists a layer %v", err)
 		}
 	}
@@ -125,4 +128,13 @@ func (c *Config) LayerHistory() (steps []History, layer []int) {
 		layer = append(layer, n)
 	}
 	return steps, layer
+}
+
+// ErrDigest is a blob whose bytes do not hash to the digest it was sent as.
+var ErrDigest = errors.New("digest mismatch")
+
+// Digest is the sha256 digest of b, as a blob would be named.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -5,7 +5,6 @@ package image
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -110,9 +109,6 @@ func (w *BlobWriter) Size() int64 { return w.n }
 // Digest is sha256:<hex> of what was written.
 func (w *BlobWriter) Digest() string { return "sha256:" + hex.EncodeToString(w.h.Sum(nil)) }
 
-// ErrDigest is a blob whose bytes do not hash to the digest it was sent as.
-var ErrDigest = errors.New("digest mismatch")
-
 // Commit names the blob by its digest, which must be want if want is set.
 func (w *BlobWriter) Commit(want string) (string, error) {
 	got := w.Digest()
@@ -147,12 +143,6 @@ func PutBlob(b []byte) (string, error) {
 	}
 	w.Write(b)
 	return w.Commit("")
-}
-
-// Digest is the sha256 digest of b, as a blob would be named.
-func Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func removeBlob(digest string) {

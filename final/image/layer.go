@@ -137,6 +137,11 @@ func Unpack(r io.Reader, o UnpackOptions) (*Layer, error) {
 	if _, err := io.Copy(io.Discard, blob); err != nil {
 		return fail(err)
 	}
+	// The blob's digest first (what the registry promised to send), then
+	// the tarball's (what the image's config promised it holds).
+	if o.Digest != "" && bw.Digest() != o.Digest {
+		return fail(fmt.Errorf("%w: the blob hashes to %s, not %s", ErrDigest, bw.Digest(), o.Digest))
+	}
 	diffID := "sha256:" + hex.EncodeToString(diff.Sum(nil))
 	if o.DiffID != "" && diffID != o.DiffID {
 		return fail(fmt.Errorf("%w: the layer's tarball hashes to %s, the image config says %s", ErrDigest, diffID, o.DiffID))

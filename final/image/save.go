@@ -212,7 +212,7 @@ func Load(r io.Reader, lim archive.Limits, fn func(Loaded)) error {
 	open := func(name string) (*os.File, error) {
 		fd, err := inroot.Open(root, name, unix.O_RDONLY)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", clipName(name), err)
+			return nil, fmt.Errorf("%s: %w", clipName(name), err)
 		}
 		f := os.NewFile(uintptr(fd), name)
 		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {

@@ -178,15 +178,20 @@ func Find(ref string) (*Image, error) {
 // endregion names
 
 // Get is Find, plus the busybox image made on first use from the rootfs.
+// A busybox image made before the content store (no config blob: it could
+// not be pushed or saved) is made again, in the store's format.
 func Get(ref string) (*Image, error) {
 	im, err := Find(ref)
-	if errors.Is(err, ErrNotFound) && strings.TrimSuffix(ref, ":latest") == "busybox" {
+	if strings.TrimSuffix(ref, ":latest") == "busybox" && (errors.Is(err, ErrNotFound) || err == nil && im.legacy()) {
 		if _, e := os.Stat(filepath.Join(BusyboxRootfs, "bin/busybox")); e == nil {
 			return makeBusybox()
 		}
 	}
 	return im, err
 }
+
+// legacy: made before the content store, the image has no config blob.
+func (im *Image) legacy() bool { return !HasBlob("sha256:" + im.ID) }
 
 // region save
 // save records an image under the lock; its names move from an older
@@ -511,7 +516,7 @@ func makeBusybox() (*Image, error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		return nil, err
 	}
-	if im, err := Find("busybox"); err == nil {
+	if im, err := Find("busybox"); err == nil && !im.legacy() {
 		return im, nil
 	}
 	return ImportDir(BusyboxRootfs, "busybox", "from "+BusyboxRootfs, BusyboxConfig)
