@@ -17,6 +17,9 @@ pkgs=(
   make
   docker-compose # compose v1 (python3-docker): the daemon's tests drive it against minidocker
   bsdutils       # script(1): a terminal for the tests of docker run -it
+  docker-registry # the Distribution registry: pull and push are tested against it (chapter 11)
+  skopeo         # copies and inspects images in registries and OCI layouts: the tests' second opinion
+  umoci          # writes OCI image layouts layer by layer: the tests' images with whiteouts
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -31,7 +34,9 @@ fi
 # The docker CLI (a client only is needed; chapter 09 points it at
 # minidocker's daemon). Debian ships it in docker.io, whose install does
 # not start the engine here; the learner VM installs the static client.
-if ! command -v docker >/dev/null; then
+# dockerd, from the same package, is the peer the save/load tests hand
+# tarballs to; it is never left running (the tests start their own).
+if ! command -v docker >/dev/null || ! command -v dockerd >/dev/null; then
   pkgs+=(docker.io)
 fi
 
@@ -50,5 +55,17 @@ fi
 echo "install-packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Nothing the packages bring may start: a policy-rc.d that says no keeps
+# dpkg from starting dockerd, containerd and docker-registry, and systemd's
+# units are masked: the tests start each server themselves.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -z "$made_policy" ] || rm -f "$policy"
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl mask --now docker.service docker.socket containerd.service docker-registry.service >/dev/null 2>&1 || true
+fi
 group_ready
