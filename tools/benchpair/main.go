@@ -4,7 +4,9 @@
 //	benchpair -n 15 -a 'minidocker run --rm --network none busybox true' -b 'runc run bench'
 //
 // A command that exits non-zero stops the benchmark (a failing command is
-// fast, not good). -b may be empty: then only A is timed.
+// fast, not good). -b may be empty: then only A is timed. -prep-a and
+// -prep-b run, untimed, before each run of A and of B: to remove what the
+// last run made (an image pulled), so each run starts from the same state.
 //
 // A simple command (words only) is executed directly; one with shell syntax
 // (a redirection, a pipe, quotes, $) is run by sh -c. Going through the
@@ -27,7 +29,10 @@ func main() {
 	a := flag.String("a", "", "command A (run by sh -c)")
 	b := flag.String("b", "", "command B (run by sh -c), optional")
 	warm := flag.Int("warmup", 2, "untimed runs of each first")
+	prepA := flag.String("prep-a", "", "untimed command before each run of A")
+	prepB := flag.String("prep-b", "", "untimed command before each run of B")
 	flag.Parse()
+	preps := []string{*prepA, *prepB}
 	if *a == "" {
 		fmt.Fprintln(os.Stderr, "usage: benchpair -n 15 -a CMD [-b CMD]")
 		os.Exit(2)
@@ -43,6 +48,9 @@ func main() {
 			order = []int{1, 0}
 		}
 		for _, j := range order {
+			if preps[j] != "" {
+				once(preps[j])
+			}
 			d := once(cmds[j])
 			if i >= 0 {
 				times[j] = append(times[j], d)
