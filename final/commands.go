@@ -120,6 +120,7 @@ func commands() []*cli.Command {
 		}},
 		{Name: "images", Usage: "list images", Action: imagesCmd, Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}},
+			&cli.BoolFlag{Name: "digests", Usage: "show the digest of the manifest each name was pulled or pushed as"},
 		}},
 		{Name: "import", Usage: "make an image from a `docker export` tarball (- for stdin)", ArgsUsage: "TAR [NAME]", Action: importCmd, Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "a Dockerfile line for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR"},
@@ -715,8 +716,9 @@ func imagesCmd(c *cli.Context) error {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 10, 1, 3, ' ', 0)
+	digests := c.Bool("digests")
 	if !c.Bool("quiet") {
-		fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+		fmt.Fprintln(w, "REPOSITORY\tTAG\t"+map[bool]string{true: "DIGEST\t"}[digests]+"IMAGE ID\tCREATED\tSIZE")
 	}
 	for _, im := range ims {
 		id := strings.TrimPrefix(im.ID, "sha256:")[:12]
@@ -730,7 +732,17 @@ func imagesCmd(c *cli.Context) error {
 		}
 		for _, t := range tags {
 			i := strings.LastIndex(t, ":")
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\n", t[:i], t[i+1:], id, state.HumanDuration(time.Since(time.Unix(im.Created, 0))), decSize(im.Size))
+			repo, tag := t[:i], t[i+1:]
+			if digests { // the digest a registry knows this repository's image by
+				d := "<none>"
+				for _, rd := range im.RepoDigests {
+					if r, dg, _ := strings.Cut(rd, "@"); r == repo {
+						d = dg
+					}
+				}
+				tag += "\t" + d
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\n", repo, tag, id, state.HumanDuration(time.Since(time.Unix(im.Created, 0))), decSize(im.Size))
 		}
 	}
 	return w.Flush()

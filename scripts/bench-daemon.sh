@@ -26,8 +26,6 @@ done
 tmp=$(mktemp -d /tmp/minidocker-bench-daemon.XXXXXX)
 md_sock=$tmp/md.sock dk_sock=$tmp/docker.sock
 MD="docker -H unix://$md_sock" DK="docker -H unix://$dk_sock"
-export HOME=$tmp/home DOCKER_CONFIG=$tmp/home/.docker DOCKER_CLI_HINTS=false
-mkdir -p "$HOME"
 md_pid= dk_pid=
 cleanup() {
   set +e
@@ -46,6 +44,9 @@ CGO_ENABLED=0 go build -tags urfave_cli_no_docs -ldflags '-s -w' -o "$tmp/minido
 CGO_ENABLED=0 go build -ldflags '-s -w' -o "$tmp/minidocker-init" ./final/minidocker-init
 CGO_ENABLED=0 go build -o "$tmp/benchpair" ./tools/benchpair
 md=$tmp/minidocker bp=$tmp/benchpair
+# After the builds (Go's module cache is under $HOME): the user's docker config does not count.
+export HOME=$tmp/home DOCKER_CONFIG=$tmp/home/.docker DOCKER_CLI_HINTS=false
+mkdir -p "$HOME"
 export MINIDOCKER_ROOT=$tmp/md-state # a scratch state: the host's containers do not count
 
 wait_sock() { for _ in $(seq 300); do [ -S "$1" ] && $2 version >/dev/null 2>&1 && return 0; sleep 0.1; done; say "$1 did not come up"; return 1; }

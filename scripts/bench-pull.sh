@@ -26,8 +26,6 @@ done
 
 tmp=$(mktemp -d /tmp/minidocker-bench-pull.XXXXXX)
 dk_sock=$tmp/docker.sock DK="docker -H unix://$tmp/docker.sock"
-export HOME=$tmp/home DOCKER_CONFIG=$tmp/home/.docker DOCKER_CLI_HINTS=false
-mkdir -p "$HOME"
 reg_pid='' dk_pid=''
 cleanup() {
   set +e
@@ -42,6 +40,9 @@ trap cleanup EXIT
 CGO_ENABLED=0 go build -tags urfave_cli_no_docs -ldflags '-s -w' -o "$tmp/minidocker" ./final
 CGO_ENABLED=0 go build -o "$tmp/benchpair" ./tools/benchpair
 md=$tmp/minidocker bp=$tmp/benchpair
+# After the builds (Go's module cache is under $HOME): no login of the user's counts.
+export HOME=$tmp/home DOCKER_CONFIG=$tmp/home/.docker DOCKER_CLI_HINTS=false
+mkdir -p "$HOME"
 export MINIDOCKER_ROOT=$tmp/md-state # a store of its own: the host's images do not count
 
 # The registry, on a free loopback port (loopback registries are plain
@@ -70,6 +71,8 @@ rm -rf "$tmp/oci"
 img=$reg/big:1
 total=$((layers * mib))
 storage="containers-storage:[overlay@$tmp/cs-root+$tmp/cs-run]"
+# containers-storage's overlay driver keeps its directory mounted (private).
+cs_reset="umount -l $tmp/cs-root/overlay 2>/dev/null; rm -rf $tmp/cs-root $tmp/cs-run"
 
 # cpu PID...: the user+system seconds the processes used so far (their
 # waited-for children included).
@@ -87,11 +90,11 @@ echo "== machine: $(nproc) CPUs, kernel $(uname -r); $($DK version --format 'doc
 echo "== the image: $layers layers of $mib MiB of random bytes ($total MiB), from docker-registry at $reg"
 echo "== pull: A = minidocker pull, B = docker pull through dockerd ($pairs pairs; the image removed before each)"
 "$bp" -n "$pairs" -prep-a "$md rmi $img >/dev/null 2>&1 || true" -a "$md pull -q $img" \
-  -prep-b "$DK rmi $img >/dev/null 2>&1 || true" -b "$DK pull -q $img" | tee "$tmp/a.txt" | sed 's/ \/tmp\/[^ ]*\// /g'
+  -prep-b "$DK rmi $img >/dev/null 2>&1 || true" -b "$DK pull -q $img" | tee "$tmp/a.txt" | sed -E 's#/tmp/minidocker-bench-pull[^/]*/#/tmp/.../#g; s# /tmp/[.][.][.]/# #g'
 echo "== pull: A = minidocker pull, B = skopeo copy into containers-storage ($pairs pairs)"
 "$bp" -n "$pairs" -prep-a "$md rmi $img >/dev/null 2>&1 || true" -a "$md pull -q $img" \
-  -prep-b "rm -rf $tmp/cs-root $tmp/cs-run" -b "skopeo copy -q --src-tls-verify=false docker://$img $storage$img" |
-  tee "$tmp/b.txt" | sed 's/ \/tmp\/[^ ]*\// /g'
+  -prep-b "$cs_reset" -b "skopeo copy -q --src-tls-verify=false docker://$img $storage$img" |
+  tee "$tmp/b.txt" | sed -E 's#/tmp/minidocker-bench-pull[^/]*/#/tmp/.../#g; s# /tmp/[.][.][.]/# #g'
 for f in a b; do
   awk -v mib="$total" '/median/ { printf "   %s: %.0f MB/s (median)\n", $1, mib * 1.048576 / ($3 / 1000) }' "$tmp/$f.txt"
 done
@@ -99,7 +102,7 @@ done
 # CPU: one more pull each, the client's own and (docker) the daemons'.
 $md rmi "$img" >/dev/null 2>&1 || true
 $DK rmi "$img" >/dev/null 2>&1 || true
-rm -rf "$tmp/cs-root" "$tmp/cs-run"
+sh -c "$cs_reset"
 c=$( { /usr/bin/time -f '%U %S' "$md" pull -q "$img" >/dev/null; } 2>&1 | awk '{ print $1 + $2 }')
 echo "== CPU seconds for one pull of $total MiB: minidocker $c"
 d0=$(cpu "$dk_pid" "$(ctd)")

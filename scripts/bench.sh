@@ -3,7 +3,8 @@
 # alternated in one run (A B, B A, ...) so both see the same machine load;
 # prints the median of each and the ratio. Also: the default bridge network
 # (in a throwaway network namespace, so the host's links and iptables stay
-# untouched), and `ps -a` with 100 containers.
+# untouched), `ps -a` with 100 containers, and pull from a local registry
+# (scripts/bench-pull.sh).
 #
 #   sudo scripts/bench.sh [PAIRS]      (default 15; needs runc: apt-get install -y runc)
 set -euo pipefail
@@ -43,3 +44,9 @@ export MINIDOCKER_ROOT=$tmp/state
 for i in $(seq 100); do "$md" run --network none --name "bench-$i" busybox true; done
 "$bp" -n "$pairs" -a "$md ps -a >/dev/null"
 "$md" rm $("$md" ps -aq) >/dev/null
+echo "== pull from a local registry: scripts/bench-pull.sh (minidocker pull vs dockerd and skopeo)"
+if command -v docker-registry >/dev/null && command -v dockerd >/dev/null && command -v skopeo >/dev/null && command -v umoci >/dev/null; then
+  bash scripts/bench-pull.sh "$pairs"
+else
+  echo "   skipped: needs docker-registry, dockerd, skopeo and umoci (sudo make packages)"
+fi
