@@ -62,6 +62,9 @@ func TestRegistryPullRun(t *testing.T) {
 		jget(im, "Config.ExposedPorts.8080/tcp") == nil || !strings.Contains(toJSON(im["RepoDigests"]), reg.host+"/bb@"+want) {
 		t.Errorf("image inspect: %s", toJSON(im))
 	}
+	if r := s.must("images", "--digests"); !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(reg.host+"/bb") + `\s+1\s+` + want + `\s`).MatchString(r.stdout) {
+		t.Errorf("images --digests: %s", r)
+	}
 	// Outside, the layers are on disk in overlayfs's own form: the
 	// whiteout a 0/0 character device, the opaque directory an xattr.
 	layers, _ := jget(im, "RootFS.Layers").([]any)
