@@ -780,22 +780,29 @@ func exportCmd(c *cli.Context) error {
 	} else if len(rest) > 0 {
 		return fmt.Errorf("export: unexpected %q: usage: minidocker export CONTAINER -o TAR", rest)
 	}
-	if output == "" {
-		return eng.ContainerExport(ctx, c.Args().First(), os.Stdout)
+	return writeOutput(output, func(w io.Writer) error { return eng.ContainerExport(ctx, c.Args().First(), w) })
+}
+
+// writeOutput writes to stdout, or to the file path: under a temporary
+// name first, renamed when all of it is written, so a failed export or
+// save leaves no half tarball that looks whole.
+func writeOutput(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return write(os.Stdout)
 	}
-	out, err := os.Create(output + ".tmp")
+	out, err := os.Create(path + ".tmp")
 	if err != nil {
 		return err
 	}
-	err = eng.ContainerExport(ctx, c.Args().First(), out)
+	err = write(out)
 	if e := out.Close(); err == nil {
 		err = e
 	}
 	if err == nil {
-		err = os.Rename(output+".tmp", output)
+		err = os.Rename(path+".tmp", path)
 	}
 	if err != nil {
-		os.Remove(output + ".tmp")
+		os.Remove(path + ".tmp")
 	}
 	return err
 }

@@ -191,27 +191,10 @@ func saveCmd(c *cli.Context) error {
 		return err
 	}
 	output := c.String("output")
-	if output == "" {
-		if container.IsTerminal(1) {
-			return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
-		}
-		return eng.ImageSave(ctx, c.Args().Slice(), os.Stdout)
+	if output == "" && container.IsTerminal(1) {
+		return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 	}
-	f, err := os.Create(output + ".tmp")
-	if err != nil {
-		return err
-	}
-	err = eng.ImageSave(ctx, c.Args().Slice(), f)
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Rename(output+".tmp", output)
-	}
-	if err != nil {
-		os.Remove(output + ".tmp")
-	}
-	return err
+	return writeOutput(output, func(w io.Writer) error { return eng.ImageSave(ctx, c.Args().Slice(), w) })
 }
 
 func loadCmd(c *cli.Context) error {

@@ -91,11 +91,7 @@ func parentID(im *image.Image) string {
 // ImageInspect is GET /images/{name}/json: the record and the config blob
 // (what a container of it runs), in Docker's shape.
 func (e *Engine) ImageInspect(ctx context.Context, ref string) (*types.ImageInspect, error) {
-	im, err := findImage(ref)
-	if err != nil {
-		return nil, err
-	}
-	c, err := im.Config()
+	im, c, err := findImageConfig(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +141,7 @@ func apiConfig(c image.ContainerConfig) *types.Config {
 // the config's history, newest first; a step that made a layer shows the
 // layer's size, the top one the image's ID and names.
 func (e *Engine) ImageHistory(ctx context.Context, ref string) ([]types.ImageHistoryItem, error) {
-	im, err := findImage(ref)
-	if err != nil {
-		return nil, err
-	}
-	c, err := im.Config()
+	im, c, err := findImageConfig(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,16 @@ func findImage(ref string) (*image.Image, error) {
 	return im, err
 }
 
+// findImageConfig is findImage and the image's config blob.
+func findImageConfig(ref string) (*image.Image, *image.Config, error) {
+	im, err := findImage(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := im.Config()
+	return im, c, err
+}
+
 // withTag adds ":latest" to a name without a tag or digest, as Docker
 // prints references.
 func withTag(ref string) string {
