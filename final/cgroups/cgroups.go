@@ -41,7 +41,22 @@ func V2() bool {
 
 // v1Controllers are the trees a v1 container joins; cpuset only when asked
 // (a new v1 cpuset group starts empty and must be filled before use).
+// blkio (I/O limits and counters) and freezer (pause) are joined where the
+// machine mounts them: a container that was not in the freezer tree from
+// its start could not be paused later without moving every process, and a
+// process forking during the move would escape.
 var v1Controllers = []string{"memory", "cpu,cpuacct", "pids"}
+
+// v1Optional are the trees joined only when mounted (ls /sys/fs/cgroup).
+var v1Optional = sync.OnceValue(func() []string {
+	var have []string
+	for _, c := range []string{"blkio", "freezer"} {
+		if _, err := os.Stat(filepath.Join(Mount, c, "cgroup.procs")); err == nil {
+			have = append(have, c)
+		}
+	}
+	return have
+})
 
 // Cgroup is one container's group: a directory in the v2 tree, or one per
 // v1 controller, all named minidocker-<id>.
@@ -64,6 +79,9 @@ func Open(id string, cpuset bool) *Cgroup {
 			dir = filepath.Join(Mount, strings.Split(c, ",")[0])
 		}
 		cg.Dirs[c] = filepath.Join(dir, cg.Name)
+	}
+	for _, c := range v1Optional() {
+		cg.Dirs[c] = filepath.Join(Mount, c, cg.Name)
 	}
 	// Some hosts mount cpu and cpuacct as two hierarchies, not one
 	// "cpu,cpuacct": CPU accounting (stats) is then a group of its own.
@@ -89,17 +107,8 @@ func Create(id string, l Limits) (*Cgroup, error) {
 }
 
 func (cg *Cgroup) createV2(l Limits) error {
-	// A v2 group can only use the controllers its parent hands down.
-	// Shell: echo "+cpu +memory +pids +cpuset" > /sys/fs/cgroup/cgroup.subtree_control
-	want := "+memory +pids +cpu"
-	if l.CpusetCpus != "" {
-		want += " +cpuset"
-	}
-	ctl := filepath.Join(Mount, "cgroup.subtree_control")
-	if have, _ := os.ReadFile(ctl); !containsAll(string(have), want) {
-		if err := write(ctl, want); err != nil {
-			return fmt.Errorf("enable controllers (%s) in %s: %v", want, ctl, err)
-		}
+	if err := enableV2(l.CpusetCpus != ""); err != nil {
+		return err
 	}
 	dir := cg.Dirs[""]
 	trace("mkdir %s", dir)
@@ -135,10 +144,35 @@ func (cg *Cgroup) createV2(l Limits) error {
 	if l.CpusetCpus != "" {
 		set("cpuset.cpus", l.CpusetCpus)
 	}
+	if err == nil {
+		err = cg.setIO(l.IO)
+	}
 	if err != nil {
 		cg.Destroy()
 	}
 	return err
+}
+
+// enableV2 hands the controllers down from the root of the v2 tree: a v2
+// group can only use those its parent enables. io only where the kernel
+// has it (cat /sys/fs/cgroup/cgroup.controllers); the freezer is no
+// controller on v2: every group has cgroup.freeze.
+// Shell: echo "+memory +pids +cpu +io" > /sys/fs/cgroup/cgroup.subtree_control
+func enableV2(cpuset bool) error {
+	want := "+memory +pids +cpu"
+	if avail, _ := os.ReadFile(filepath.Join(Mount, "cgroup.controllers")); containsAll(string(avail), "io") {
+		want += " +io"
+	}
+	if cpuset {
+		want += " +cpuset"
+	}
+	ctl := filepath.Join(Mount, "cgroup.subtree_control")
+	if have, _ := os.ReadFile(ctl); !containsAll(string(have), want) {
+		if err := write(ctl, want); err != nil {
+			return fmt.Errorf("enable controllers (%s) in %s: %v", want, ctl, err)
+		}
+	}
+	return nil
 }
 
 func (cg *Cgroup) createV1(l Limits) error {
@@ -183,6 +217,9 @@ func (cg *Cgroup) createV1(l Limits) error {
 		mems, _ := os.ReadFile(filepath.Join(Mount, "cpuset", "cpuset.mems"))
 		set("cpuset", "cpuset.cpus", l.CpusetCpus)
 		set("cpuset", "cpuset.mems", strings.TrimSpace(string(mems)))
+	}
+	if err == nil {
+		err = cg.setIO(l.IO)
 	}
 	if err != nil {
 		cg.Destroy()
@@ -250,6 +287,9 @@ func (cg *Cgroup) Destroy() error {
 			if err = unix.Rmdir(dir); err == nil || err == unix.ENOENT {
 				err = nil
 				break
+			}
+			if try == 0 {
+				cg.Thaw() // a frozen (paused) process does not even die until thawed (v1)
 			}
 			for _, pid := range cg.procs(dir) {
 				unix.Kill(pid, unix.SIGKILL)
@@ -337,6 +377,7 @@ type Stats struct {
 	OnlineCPUs  int
 	HostMemory  uint64
 	MemoryCache uint64
+	IO          []IOStat // bytes read and written, per device
 }
 
 // Stats reads usage from the group's files.
@@ -360,6 +401,7 @@ func (cg *Cgroup) Stats() Stats {
 		s.MemoryCache = keyed(filepath.Join(cg.Dirs["memory"], "memory.stat"), "total_inactive_file")
 		s.Pids = number(filepath.Join(cg.Dirs["pids"], "pids.current"))
 	}
+	s.IO = cg.ioStats()
 	var si unix.Sysinfo_t
 	if unix.Sysinfo(&si) == nil {
 		s.HostMemory = uint64(si.Totalram) * uint64(si.Unit)
@@ -368,6 +410,65 @@ func (cg *Cgroup) Stats() Stats {
 		s.MemLimit = s.HostMemory
 	}
 	return s
+}
+
+// IOStat is one counter of the group's block I/O on one device: Op is
+// "read" or "write" (v2's io.stat rbytes, wbytes) or v1's words in
+// blkio.throttle.io_service_bytes_recursive (Read, Write, Sync, Async,
+// Discard, Total), as Docker's stats API reports them.
+type IOStat struct {
+	Major, Minor uint64
+	Op           string
+	Value        uint64
+}
+
+// ioStats reads the bytes the group read and wrote, per device.
+//
+//	v2: cat io.stat          -> 7:0 rbytes=5120 wbytes=4194304 rios=2 wios=4 dbytes=0 dios=0
+//	v1: cat blkio.throttle.io_service_bytes_recursive -> 7:0 Read 5120 / 7:0 Write 4194304 / ...
+func (cg *Cgroup) ioStats() []IOStat {
+	file := filepath.Join(cg.Dirs[""], "io.stat")
+	if !cg.V2 {
+		if cg.Dirs["blkio"] == "" {
+			return nil
+		}
+		file = filepath.Join(cg.Dirs["blkio"], "blkio.throttle.io_service_bytes_recursive")
+	}
+	b, _ := os.ReadFile(file)
+	var out []IOStat
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		var major, minor uint64
+		if len(f) < 2 || !parseDevice(f[0], &major, &minor) {
+			continue // v1's last line: "Total N"
+		}
+		if !cg.V2 {
+			if v, err := strconv.ParseUint(f[len(f)-1], 10, 64); err == nil && len(f) == 3 {
+				out = append(out, IOStat{major, minor, f[1], v})
+			}
+			continue
+		}
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseUint(v, 10, 64)
+			switch k {
+			case "rbytes":
+				out = append(out, IOStat{major, minor, "read", n})
+			case "wbytes":
+				out = append(out, IOStat{major, minor, "write", n})
+			}
+		}
+	}
+	return out
+}
+
+func parseDevice(s string, major, minor *uint64) bool {
+	a, b, ok := strings.Cut(s, ":")
+	var err1, err2 error
+	*major, err1 = strconv.ParseUint(a, 10, 64)
+	*minor, err2 = strconv.ParseUint(b, 10, 64)
+	return ok && err1 == nil && err2 == nil
 }
 
 func onlineCPUs() int {

@@ -103,6 +103,19 @@ type DeviceMapping struct {
 	CgroupPermissions string `json:"CgroupPermissions"`
 }
 
+// WeightDevice is one --blkio-weight-device: a block device and its weight.
+type WeightDevice struct {
+	Path   string `json:"Path"`
+	Weight uint16 `json:"Weight"`
+}
+
+// ThrottleDevice is one --device-read-bps (or -write-bps, -read-iops,
+// -write-iops): a block device and its limit, bytes or operations a second.
+type ThrottleDevice struct {
+	Path string `json:"Path"`
+	Rate uint64 `json:"Rate"`
+}
+
 // HostConfig is the host-dependent part of `docker run`: resources,
 // volumes, network, ports, security.
 type HostConfig struct {
@@ -159,6 +172,13 @@ type HostConfig struct {
 	OomKillDisable     *bool           `json:"OomKillDisable"`
 	PidsLimit          *int64          `json:"PidsLimit"`
 	Mounts             []Mount         `json:"Mounts,omitempty"`
+
+	// Block I/O, per device (the io controller; blkio on cgroup v1).
+	BlkioWeightDevice    []WeightDevice   `json:"BlkioWeightDevice"`
+	BlkioDeviceReadBps   []ThrottleDevice `json:"BlkioDeviceReadBps"`
+	BlkioDeviceWriteBps  []ThrottleDevice `json:"BlkioDeviceWriteBps"`
+	BlkioDeviceReadIOps  []ThrottleDevice `json:"BlkioDeviceReadIOps"`
+	BlkioDeviceWriteIOps []ThrottleDevice `json:"BlkioDeviceWriteIOps"`
 }
 
 // EndpointIPAMConfig is an endpoint's requested address (--ip).
