@@ -23,6 +23,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/network"
 	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -45,6 +46,12 @@ func runFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "relative CPU weight (default 1024)"},
 		&cli.Int64Flag{Name: "pids-limit", Usage: "maximum number of processes"},
 		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs to run on (e.g. 0-1)"},
+		&cli.UintFlag{Name: "blkio-weight", Usage: "block I/O weight, 10 to 1000, relative to other containers (needs the BFQ scheduler)"},
+		&cli.StringSliceFlag{Name: "blkio-weight-device", Usage: "block I/O weight on one device: /dev/sda:300"},
+		&cli.StringSliceFlag{Name: "device-read-bps", Usage: "limit reads from a device, bytes a second: /dev/sda:10mb"},
+		&cli.StringSliceFlag{Name: "device-write-bps", Usage: "limit writes to a device, bytes a second: /dev/sda:10mb"},
+		&cli.StringSliceFlag{Name: "device-read-iops", Usage: "limit reads from a device, operations a second: /dev/sda:100"},
+		&cli.StringSliceFlag{Name: "device-write-iops", Usage: "limit writes to a device, operations a second: /dev/sda:100"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "bridge", Usage: "bridge, none, host, container:NAME or a network's name"},
 		&cli.StringSliceFlag{Name: "network-alias", Usage: "another name the container answers to on its network"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [IP:]HOSTPORT:CTRPORT[/udp] or CTRPORT"},
@@ -52,7 +59,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "expose", Usage: "a port the container listens on (for -P)"},
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "a label K=V"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "the user to run as"},
-		&cli.StringFlag{Name: "restart", Usage: "restart policy (no)"},
+		&cli.StringFlag{Name: "restart", Usage: "restart policy: no, on-failure[:N], always, unless-stopped (default no)"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "the signal stop sends (default SIGTERM)"},
 		&cli.IntFlag{Name: "stop-timeout", Value: -1, Usage: "seconds stop waits before SIGKILL (default 10)"},
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image first: missing, always or never"},
@@ -97,6 +104,11 @@ func commands() []*cli.Command {
 		{Name: "stop", Usage: "SIGTERM, then SIGKILL after a grace period", ArgsUsage: "CONTAINER...", Action: stopCmd, Flags: []cli.Flag{
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: -1, Usage: "seconds to wait before SIGKILL (default 10)"},
 		}},
+		{Name: "restart", Usage: "stop, then start containers", ArgsUsage: "CONTAINER...", Action: restartCmd, Flags: []cli.Flag{
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: -1, Usage: "seconds to wait before SIGKILL (default 10)"},
+		}},
+		{Name: "pause", Usage: "freeze every process of containers (the freezer cgroup)", ArgsUsage: "CONTAINER...", Action: pauseCmd},
+		{Name: "unpause", Usage: "thaw paused containers", ArgsUsage: "CONTAINER...", Action: unpauseCmd},
 		{Name: "kill", Usage: "send a signal (default SIGKILL)", ArgsUsage: "CONTAINER...", Action: killCmd, Flags: []cli.Flag{
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL"},
 		}},
@@ -110,7 +122,7 @@ func commands() []*cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template: {{.State.Pid}}, {{.Config.Cmd}}"},
 		}},
 		{Name: "top", Usage: "a container's processes", ArgsUsage: "CONTAINER [ps OPTIONS]", Action: topCmd, SkipFlagParsing: true},
-		{Name: "stats", Usage: "CPU, memory and PIDs from the cgroup files", ArgsUsage: "[CONTAINER...]", Action: statsCmd, Flags: []cli.Flag{
+		{Name: "stats", Usage: "CPU, memory, network, block I/O and PIDs from the cgroup files", ArgsUsage: "[CONTAINER...]", Action: statsCmd, Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-stream", Usage: "print once and exit"},
 		}},
 		{Name: "events", Usage: "what happens to containers, as it happens", Action: eventsCmd, Flags: []cli.Flag{
@@ -176,8 +188,11 @@ func createRequest(c *cli.Context, detach bool) (string, *types.ContainerCreateR
 		n := c.Int64("pids-limit")
 		h.PidsLimit = &n
 	}
-	if r := c.String("restart"); r != "" {
-		h.RestartPolicy.Name = r
+	if h.RestartPolicy, err = restartPolicy(c.String("restart"), h.AutoRemove); err != nil {
+		return "", nil, err
+	}
+	if err := ioFlags(c, h); err != nil {
+		return "", nil, err
 	}
 	cfg := types.Config{Image: c.Args().First(), Cmd: c.Args().Tail(), Env: c.StringSlice("env"), WorkingDir: c.String("workdir"),
 		Hostname: c.String("hostname"), Tty: c.Bool("tty"), OpenStdin: c.Bool("interactive"), User: c.String("user"),
@@ -228,6 +243,62 @@ func createRequest(c *cli.Context, detach bool) (string, *types.ContainerCreateR
 }
 
 // endregion runflags
+
+// restartPolicy reads --restart NAME[:MAX] as the docker CLI does; the
+// engine checks the name and the count (it gets API clients' too).
+func restartPolicy(s string, autoRemove bool) (types.RestartPolicy, error) {
+	p := types.RestartPolicy{Name: "no"}
+	if s == "" {
+		return p, nil
+	}
+	name, max, hasMax := strings.Cut(s, ":")
+	if hasMax && name == "" {
+		return p, fmt.Errorf("invalid restart policy format: no policy provided before colon")
+	}
+	if max != "" {
+		n, err := strconv.Atoi(max)
+		if err != nil {
+			return p, fmt.Errorf("invalid restart policy format: maximum retry count must be an integer")
+		}
+		p.MaximumRetryCount = n
+	}
+	p.Name = name
+	if autoRemove && name != "no" {
+		return p, fmt.Errorf("conflicting options: cannot specify both --restart and --rm")
+	}
+	return p, nil
+}
+
+// ioFlags reads --blkio-weight, --blkio-weight-device and --device-{read,write}-{bps,iops}.
+func ioFlags(c *cli.Context, h *types.HostConfig) error {
+	w := c.Uint("blkio-weight")
+	if w > 1000 {
+		return fmt.Errorf("invalid --blkio-weight %d: Range of blkio weight is from 10 to 1000", w)
+	}
+	h.BlkioWeight = uint16(w)
+	for _, v := range c.StringSlice("blkio-weight-device") {
+		d, err := cgroups.ParseWeightDevice(v)
+		if err != nil {
+			return fmt.Errorf("invalid --blkio-weight-device: %v", err)
+		}
+		h.BlkioWeightDevice = append(h.BlkioWeightDevice, types.WeightDevice{Path: d.Path, Weight: uint16(d.Rate)})
+	}
+	for _, f := range []struct {
+		flag  string
+		bytes bool
+		to    *[]types.ThrottleDevice
+	}{{"device-read-bps", true, &h.BlkioDeviceReadBps}, {"device-write-bps", true, &h.BlkioDeviceWriteBps},
+		{"device-read-iops", false, &h.BlkioDeviceReadIOps}, {"device-write-iops", false, &h.BlkioDeviceWriteIOps}} {
+		for _, v := range c.StringSlice(f.flag) {
+			d, err := cgroups.ParseDeviceRate(v, f.bytes)
+			if err != nil {
+				return fmt.Errorf("invalid --%s: %v", f.flag, err)
+			}
+			*f.to = append(*f.to, types.ThrottleDevice{Path: d.Path, Rate: d.Rate})
+		}
+	}
+	return nil
+}
 
 // region run
 func runCmd(c *cli.Context) error {
@@ -321,6 +392,9 @@ func createCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range resp.Warnings {
+		logrus.Warn(w)
+	}
 	fmt.Println(resp.ID)
 	return nil
 }
@@ -347,24 +421,8 @@ func startCmd(c *cli.Context) error {
 	}
 	s, done := terminal(j.Config.Tty, c.Bool("interactive"))
 	defer done()
-	attached := make(chan error, 1)
-	go func() {
-		attached <- eng.ContainerAttach(ctx, ref, engine.AttachOptions{Stdin: s.Stdin != nil, Stdout: true, Stderr: true}, s)
-	}()
-	waited, err := eng.ContainerWait(ctx, ref, "next-exit")
-	if err != nil {
-		return err
-	}
-	if err := eng.ContainerStart(ctx, ref); err != nil {
-		return err
-	}
-	res := <-waited
-	<-attached
-	if res.StatusCode != 0 {
-		done()
-		return exitCode(res.StatusCode)
-	}
-	return nil
+	code, err := engine.StartAttached(ctx, eng, ref, s, false)
+	return exitWith(code, err, done)
 }
 
 func attachCmd(c *cli.Context) error {
@@ -508,6 +566,32 @@ func stopCmd(c *cli.Context) error {
 	})
 }
 
+func restartCmd(c *cli.Context) error {
+	var t *int
+	if n := c.Int("time"); n >= 0 {
+		t = &n
+	}
+	return eachRef(c, "restart [-t SECONDS] CONTAINER...", func(ctx context.Context, ref string) error { return eng.ContainerRestart(ctx, ref, t) })
+}
+
+func pauseCmd(c *cli.Context) error { return eachRef(c, "pause CONTAINER...", eng.ContainerPause) }
+
+func unpauseCmd(c *cli.Context) error {
+	return eachRef(c, "unpause CONTAINER...", eng.ContainerUnpause)
+}
+
+// eachRef does fn to every container argument and prints each one it did,
+// as docker does.
+func eachRef(c *cli.Context, usage string, fn func(ctx context.Context, ref string) error) error {
+	return each(c, usage, func(ref string) error {
+		if err := fn(ctx, ref); err != nil {
+			return err
+		}
+		fmt.Println(ref)
+		return nil
+	})
+}
+
 func isNotModified(err error) bool {
 	e, ok := err.(*engine.Error)
 	return ok && e.Kind == engine.ErrNotModified
@@ -626,10 +710,12 @@ func topCmd(c *cli.Context) error {
 }
 
 // region stats
-// statsCmd shows each container's CPU %, memory and PIDs, computed as the
-// docker CLI computes them from the API's samples: CPU % is the container's
-// CPU time over the host's between two samples, times the CPUs (200% = two
-// CPUs busy); memory is usage minus the inactive page cache.
+// statsCmd shows each container's CPU %, memory, network and block I/O and
+// PIDs, computed as the docker CLI computes them from the API's samples:
+// CPU % is the container's CPU time over the host's between two samples,
+// times the CPUs (200% = two CPUs busy); memory is usage minus the
+// inactive page cache; block I/O is the bytes read and written on every
+// device (the io/blkio controller's counters).
 func statsCmd(c *cli.Context) error {
 	refs := c.Args().Slice()
 	if len(refs) == 0 {
@@ -652,7 +738,7 @@ func statsCmd(c *cli.Context) error {
 		if !c.Bool("no-stream") {
 			fmt.Fprint(w, "\033[2J\033[H") // clear the screen, as docker stats does
 		}
-		fmt.Fprintln(w, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tPIDS")
+		fmt.Fprintln(w, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS")
 		for _, s := range samples {
 			cpu := 0.0
 			cpuDelta := float64(s.CPUStats.CPUUsage.TotalUsage) - float64(s.PreCPUStats.CPUUsage.TotalUsage)
@@ -666,8 +752,21 @@ func statsCmd(c *cli.Context) error {
 			if s.MemoryStats.Limit > 0 {
 				mem = float64(used) / float64(s.MemoryStats.Limit) * 100
 			}
-			fmt.Fprintf(w, "%s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%d\n", s.ID[:12], strings.TrimPrefix(s.Name, "/"), cpu,
-				binSize(used), binSize(s.MemoryStats.Limit), mem, s.PidsStats.Current)
+			var rx, tx, read, written uint64
+			for _, n := range s.Networks {
+				rx, tx = rx+n.RxBytes, tx+n.TxBytes
+			}
+			for _, e := range s.BlkioStats.IoServiceBytesRecursive {
+				switch strings.ToLower(e.Op) { // v2: read, write; v1: Read, Write (and Sync, Async, Total)
+				case "read":
+					read += e.Value
+				case "write":
+					written += e.Value
+				}
+			}
+			fmt.Fprintf(w, "%s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%s / %s\t%s / %s\t%d\n", s.ID[:12], strings.TrimPrefix(s.Name, "/"), cpu,
+				binSize(used), binSize(s.MemoryStats.Limit), mem, decSize(int64(rx)), decSize(int64(tx)), decSize(int64(read)), decSize(int64(written)),
+				s.PidsStats.Current)
 		}
 		w.Flush()
 		if c.Bool("no-stream") {

@@ -44,12 +44,13 @@ func daemonCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	restore()
+	eng := local.New(Version, true)
+	eng.Insecure = c.StringSlice("insecure-registry")
+	logger := log.New(os.Stderr, "minidocker daemon: ", 0)
+	restore(eng, logger)
 	container.KeepSpare() // a monitor started ahead: see container.StartMonitor
-	le := local.New(Version, true)
-	le.Insecure = c.StringSlice("insecure-registry")
-	srv := api.New(le, Version)
-	srv.Log = log.New(os.Stderr, "minidocker daemon: ", 0)
+	srv := api.New(eng, Version)
+	srv.Log = logger
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: srv.Log}
 	fmt.Fprintf(os.Stderr, "minidocker daemon: API %s listening on %s (state in %s)\n", "1.44", c.String("host"), state.Root)
 	stop := make(chan os.Signal, 1)
@@ -73,17 +74,35 @@ func daemonCmd(c *cli.Context) error {
 
 // endregion daemon
 
+// region restore
 // restore looks at every container once when the daemon starts: a
 // container whose monitor died with its host process (kill -9, a crash)
 // is recorded as exited and its kernel objects released; the others
-// still run, held by their monitors.
-func restore() {
+// still run, held by their monitors. Then the restart policies: after a
+// reboot (or whatever killed the monitors), a container that ran before
+// and whose policy says so is started again, as dockerd does when it
+// starts: always (even one a user stopped), unless-stopped (unless a user
+// stopped it), on-failure (it failed, and has retries left).
+func restore(e *local.Engine, logger *log.Logger) {
 	cs, _ := state.List()
 	known := map[string]bool{}
+	var again []*state.Container
 	for _, c := range cs {
-		container.Refresh(c)
+		c = container.Refresh(c)
 		known[c.ID[:12]] = true
+		p := c.HostConfig.RestartPolicy
+		if c.State.Status == "exited" && !c.State.StartedAt.IsZero() && container.WantsRestart(p, c.State.ExitCode, c.RestartCount, c.ManuallyStopped) {
+			again = append(again, c)
+		}
 	}
 	cgroups.Sweep(func(short string) bool { return known[short] })
 	image.Sweep() // blobs and layers half-made by a pull that died with its process
+	for _, c := range again {
+		logger.Printf("starting %s again (--restart %s)", c.Name, c.HostConfig.RestartPolicy.Name)
+		if err := e.ContainerStart(context.Background(), c.ID); err != nil {
+			logger.Printf("start %s: %v", c.Name, err)
+		}
+	}
 }
+
+// endregion restore

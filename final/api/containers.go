@@ -138,15 +138,19 @@ func (s *Server) restart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if err := s.e.ContainerStop(r.Context(), id, t); err != nil && statusOf(err) != http.StatusNotModified {
-		return err
-	}
-	return noContent(w, s.e.ContainerStart(r.Context(), id))
+	return noContent(w, s.e.ContainerRestart(r.Context(), r.PathValue("id"), t))
 }
 
 func (s *Server) kill(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.e.ContainerKill(r.Context(), r.PathValue("id"), r.URL.Query().Get("signal")))
+}
+
+func (s *Server) pause(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.e.ContainerPause(r.Context(), r.PathValue("id")))
+}
+
+func (s *Server) unpause(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.e.ContainerUnpause(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) rename(w http.ResponseWriter, r *http.Request) error {

@@ -54,6 +54,9 @@ func (stub) ContainerLogs(ctx context.Context, ref string, opts engine.LogsOptio
 }
 func (stub) ContainerStop(ctx context.Context, ref string, timeout *int) error { return errStub }
 func (stub) ContainerKill(ctx context.Context, ref, signal string) error       { return errStub }
+func (stub) ContainerRestart(ctx context.Context, ref string, t *int) error    { return errStub }
+func (stub) ContainerPause(ctx context.Context, ref string) error              { return errStub }
+func (stub) ContainerUnpause(ctx context.Context, ref string) error            { return errStub }
 func (stub) ContainerRemove(ctx context.Context, ref string, opts engine.RemoveOptions) error {
 	return errStub
 }
@@ -155,6 +158,8 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/exec/x/start", `{"Detach":false}`},
 		{"GET", "/containers/x/logs?stdout=1&tail=10&since=1.5", ""},
 		{"POST", "/containers/x/resize?h=abc&w=-1", ""},
+		{"POST", "/v1.44/containers/x/pause", ""},
+		{"POST", "/containers/x/restart?t=abc", ""},
 		{"HEAD", "/_ping", ""},
 		{"POST", "/images/create?fromImage=127.0.0.1:5000/bb&tag=1&platform=linux/arm64", ""},
 		{"POST", "/images/127.0.0.1:5000/bb/push?tag=1", ""},

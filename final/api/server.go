@@ -74,8 +74,8 @@ func New(e engine.Engine, version string) *Server {
 		"POST /exec/{id}/resize":        resize(s.e.ExecResize),
 		"GET /exec/{id}/json":           s.execInspect,
 		"POST /commit":                  s.commit,
-		"POST /containers/{id}/pause":   notYet("pause"),
-		"POST /containers/{id}/unpause": notYet("unpause"),
+		"POST /containers/{id}/pause":   s.pause,
+		"POST /containers/{id}/unpause": s.unpause,
 		"POST /build":                   notYet("build"),
 
 		"GET /images/json":    s.images,

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/events"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
@@ -28,15 +29,19 @@ func Refresh(c *state.Container) *state.Container {
 		(c.State.Status == "created" && c.State.MonitorPid == 0) || state.Alive(c.State.MonitorPid, c.State.MonStart) {
 		return c
 	}
+	died := true
 	if r, err := state.Update(c.ID, func(r *state.Container) error {
+		died = r.State.Status != "restarting" // a restarting one said "die" already
 		if !state.Reconcile(r) {
 			return errors.New("unchanged")
 		}
 		return nil
 	}); err == nil {
-		attrs := EventAttrs(r)
-		attrs["exitCode"] = strconv.Itoa(r.State.ExitCode)
-		events.Container("die", r.ID, attrs)
+		if died {
+			attrs := EventAttrs(r)
+			attrs["exitCode"] = strconv.Itoa(r.State.ExitCode)
+			events.Container("die", r.ID, attrs)
+		}
 		Release(r)
 		return r
 	}
@@ -52,7 +57,18 @@ func Refresh(c *state.Container) *state.Container {
 // to the command), then SIGKILL if it is still running after timeout. The
 // kernel delivers SIGKILL to a PID namespace's init from outside; when
 // init dies, every process in the namespace dies with it.
+//
+// The record says first that a user stopped it: its monitor, which sees
+// the exit, must not restart it (a restart policy ends with stop), and
+// one waiting out a restart's back-off wakes up and gives up. A paused
+// container is thawed after the signal, as Docker does: frozen, it could
+// not act on it, and its processes meet the signal first thing.
 func Stop(c *state.Container, timeout time.Duration) {
+	c = markStopped(c)
+	if c.State.Status == "restarting" {
+		waitMonitor(c) // between two runs: nothing to signal
+		return
+	}
 	if !state.Alive(c.State.Pid, c.State.PidStart) {
 		return
 	}
@@ -62,6 +78,7 @@ func Stop(c *state.Container, timeout time.Duration) {
 	}
 	trace("kill -%d %d", sig, c.State.Pid)
 	unix.Kill(c.State.Pid, sig)
+	thaw(c)
 	if !waitExit(c.State.Pid, c.State.PidStart, timeout) {
 		trace("kill -KILL %d  # still running after %s", c.State.Pid, timeout)
 		unix.Kill(c.State.Pid, unix.SIGKILL)
@@ -72,14 +89,53 @@ func Stop(c *state.Container, timeout time.Duration) {
 
 // endregion stop
 
-// Kill sends sig to the container's init; SIGKILL ends the container.
+// Kill sends sig to the container's init; SIGKILL ends the container. A
+// signal meant to end it (Docker's rule: SIGKILL, the container's
+// --stop-signal, or any signal when it has none) ends its restart policy
+// too and thaws it if it is paused.
 func Kill(c *state.Container, sig unix.Signal) {
+	ends := sig == unix.SIGKILL || c.Config.StopSignal == ""
+	if s, err := SignalName(c.Config.StopSignal); err == nil && s == sig {
+		ends = true
+	}
+	if ends {
+		c = markStopped(c)
+	}
+	if c.State.Status == "restarting" {
+		if ends {
+			waitMonitor(c)
+		}
+		return
+	}
 	trace("kill -%d %d", sig, c.State.Pid)
 	unix.Kill(c.State.Pid, sig)
+	if ends {
+		thaw(c)
+	}
 	if sig == unix.SIGKILL {
 		waitExit(c.State.Pid, c.State.PidStart, 10*time.Second)
 		waitMonitor(c)
 	}
+}
+
+// markStopped records that a user stopped the container (see Stop).
+func markStopped(c *state.Container) *state.Container {
+	if c.ManuallyStopped {
+		return c
+	}
+	if r, err := state.Update(c.ID, func(r *state.Container) error { r.ManuallyStopped = true; return nil }); err == nil {
+		return r
+	}
+	return c
+}
+
+// thaw lets a paused container run again, to act on the signal just sent.
+func thaw(c *state.Container) {
+	if !c.State.Paused {
+		return
+	}
+	cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "").Thaw()
+	state.Update(c.ID, func(r *state.Container) error { r.State.Paused = false; return nil })
 }
 
 // WaitMonitor waits (bounded) until the container's monitor has recorded

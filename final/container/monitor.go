@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
@@ -23,6 +24,12 @@ import (
 // code, OOM kill and finish time (and with --rm removes it). The daemon
 // may be killed and restarted meanwhile: the container, its output and its
 // end do not depend on it (live restore).
+//
+// It is also what restarts the container (--restart): it is the one
+// process that sees the exit (wait4), whoever started the container and
+// whether or not anyone is attached. The container cannot restart itself:
+// when its PID 1 exits, the kernel kills everything in its PID namespace,
+// and nothing of it is left to start the command again.
 func Monitor(id string) int {
 	report := os.NewFile(3, "report")
 	if id == "-" { // a spare, started ahead: the id comes on fd 4 (EOF: not needed after all)
@@ -47,72 +54,128 @@ func Monitor(id string) int {
 		return fail(report, c, err)
 	}
 	defer logw.Close()
-	var stdio [3]*os.File
-	var copying sync.WaitGroup
 	con := &console{once: c.Config.StdinOnce}
-	null, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	stdio[0] = null
-	if c.Config.Tty { // init makes the pty and sends us its master
-		stdio = [3]*os.File{null, null, null}
-	} else {
-		if c.Config.OpenStdin { // -i: a pipe whose other end attachers write to
-			r, w, err := os.Pipe()
-			if err != nil {
-				return fail(report, c, err)
-			}
-			stdio[0], con.stdin = r, w
-		}
-		for i, stream := range []string{"stdout", "stderr"} {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return fail(report, c, err)
-			}
-			stdio[i+1] = w
-			copying.Add(1)
-			go func(r *os.File, stream string) { defer copying.Done(); logw.Copy(r, stream, nil); r.Close() }(r, stream)
-		}
-	}
 	l, err := serveConsole(id, con)
 	if err != nil {
 		return fail(report, c, err)
 	}
 	defer l.Close()
-	p, err := Start(c, stdio)
-	for _, f := range stdio {
-		f.Close() // the container has them now (null may be there three times)
-	}
+	r, err := con.start(c, logw)
 	if err != nil {
 		return fail(report, c, err)
 	}
-	if p.Pty != nil {
+	fmt.Fprintf(report, "ok %d\n", r.p.Pid())
+	report.Close()
+	logrus.SetOutput(os.Stderr)
+	var backoff Backoff
+	for {
+		code, oom := con.wait(r)
+		delay, again := restartAfter(r.p.C, code, &backoff)
+		if !again {
+			l.Close() // no more attachers
+			Finish(r.p.C, code, oom)
+			return code
+		}
+		at := time.Now().Add(delay) // from the exit on: the teardown below is part of the wait
+		end(r.p.C, code, oom, "restarting")
+		if !sleepUnlessStopped(id, time.Until(at)) {
+			state.Update(id, func(c *state.Container) error { c.State.Status = "exited"; return nil })
+			return code
+		}
+		if c, err = state.Load(id); err == nil {
+			r, err = con.start(c, logw)
+		}
+		if err != nil { // Docker leaves it exited, with the reason
+			state.Update(id, func(c *state.Container) error {
+				c.State.Status = "exited"
+				if !errors.Is(err, errStopped) {
+					c.State.Error = err.Error()
+				}
+				return nil
+			})
+			return code
+		}
+	}
+}
+
+// endregion monitor
+
+// run is one run of the container under its monitor: the process, and
+// the copiers of its output into the log.
+type run struct {
+	p       *Process
+	copying sync.WaitGroup
+}
+
+// start starts one run: fresh pipes for its stdio (or the pty that init
+// makes), copied into the log; the console's stdin and pty are this run's.
+func (con *console) start(c *state.Container, logw *LogWriter) (*run, error) {
+	r := &run{}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	stdio := [3]*os.File{null, null, null}
+	defer func() {
+		for _, f := range stdio {
+			f.Close() // the container has them now (null may be there three times)
+		}
+	}()
+	if !c.Config.Tty {
+		if c.Config.OpenStdin { // -i: a pipe whose other end attachers write to
+			rd, w, err := os.Pipe()
+			if err != nil {
+				return nil, err
+			}
+			stdio[0] = rd
+			con.mu.Lock()
+			con.stdin = w
+			con.mu.Unlock()
+		}
+		for i, stream := range []string{"stdout", "stderr"} {
+			rd, w, err := os.Pipe()
+			if err != nil {
+				return nil, err
+			}
+			stdio[i+1] = w
+			r.copying.Add(1)
+			go func(rd *os.File, stream string) { defer r.copying.Done(); logw.Copy(rd, stream, nil); rd.Close() }(rd, stream)
+		}
+	}
+	p, err := Start(c, stdio)
+	if err != nil {
+		return nil, err
+	}
+	r.p = p
+	if p.Pty != nil { // with -t, init made the pty and sent us its master
 		con.mu.Lock()
 		con.pty = p.Pty
 		if c.Config.OpenStdin {
 			con.stdin = nopCloser{p.Pty}
 		}
 		con.mu.Unlock()
-		copying.Add(1)
-		go func() { defer copying.Done(); logw.Copy(p.Pty, "stdout", nil) }()
+		r.copying.Add(1)
+		go func() { defer r.copying.Done(); logw.Copy(p.Pty, "stdout", nil) }()
 	}
-	fmt.Fprintf(report, "ok %d\n", p.Pid())
-	report.Close()
-	logrus.SetOutput(os.Stderr)
-	code, oom := p.Wait()
-	l.Close() // no more attachers
-	con.mu.Lock()
-	if con.stdin != nil && p.Pty == nil {
-		con.stdin.Close()
-	}
-	con.mu.Unlock()
-	copying.Wait() // all output is in the log (the pty's copier reads to EIO)
-	if p.Pty != nil {
-		p.Pty.Close()
-	}
-	Finish(p.C, code, oom)
-	return code
+	return r, nil
 }
 
-// endregion monitor
+// wait waits for the run to end and for all of its output to be in the
+// log (the pty's copier reads to EIO).
+func (con *console) wait(r *run) (code int, oom bool) {
+	code, oom = r.p.Wait()
+	con.mu.Lock()
+	if con.stdin != nil && r.p.Pty == nil {
+		con.stdin.Close()
+	}
+	con.stdin, con.pty = nil, nil
+	con.mu.Unlock()
+	r.copying.Wait()
+	if r.p.Pty != nil {
+		r.p.Pty.Close()
+	}
+	return code, oom
+}
 
 type nopCloser struct{ io.Writer }
 

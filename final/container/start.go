@@ -40,6 +40,20 @@ func Limits(h types.HostConfig) cgroups.Limits {
 	if h.PidsLimit != nil && *h.PidsLimit > 0 {
 		l.PidsLimit = *h.PidsLimit
 	}
+	rates := func(ds []types.ThrottleDevice) []cgroups.Device {
+		var out []cgroups.Device
+		for _, d := range ds {
+			if d.Rate > 0 { // 0: no limit
+				out = append(out, cgroups.Device{Path: d.Path, Rate: d.Rate})
+			}
+		}
+		return out
+	}
+	l.IO = cgroups.IO{Weight: h.BlkioWeight, ReadBps: rates(h.BlkioDeviceReadBps), WriteBps: rates(h.BlkioDeviceWriteBps),
+		ReadIOps: rates(h.BlkioDeviceReadIOps), WriteIOps: rates(h.BlkioDeviceWriteIOps)}
+	for _, d := range h.BlkioWeightDevice {
+		l.IO.WeightDevice = append(l.IO.WeightDevice, cgroups.Device{Path: d.Path, Rate: uint64(d.Weight)})
+	}
 	return l
 }
 
@@ -166,6 +180,9 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	start, _ := state.StartTime(pid)
 	mon, _ := state.StartTime(os.Getpid())
 	_, err = state.Update(c.ID, func(r *state.Container) error {
+		if r.State.Status == "restarting" && r.ManuallyStopped {
+			return errStopped // stopped while its restart was on the way: not again
+		}
 		r.State = state.State{Status: "running", Pid: pid, PidStart: start, MonitorPid: os.Getpid(), MonStart: mon,
 			StartedAt: time.Now().UTC()}
 		r.Network = c.Network
@@ -356,19 +373,30 @@ func (p *Process) Pid() int { return p.pid }
 // exit code now), the slow part after: deleting a veth waits for the
 // kernel's RCU grace periods (tens of milliseconds), as Docker's teardown
 // also comes after the exit status.
-func Finish(c *state.Container, code int, oom bool) {
+func Finish(c *state.Container, code int, oom bool) { end(c, code, oom, "exited") }
+
+// end records the end of one run: status "exited", or "restarting" when
+// its restart policy starts it again (one more restart counted, as
+// Docker counts it when it decides). The "die" event carries the exit
+// code and how many seconds the run lasted (execDuration), as Docker's.
+func end(c *state.Container, code int, oom bool, status string) {
 	attrs := EventAttrs(c)
 	attrs["exitCode"] = strconv.Itoa(code)
+	attrs["execDuration"] = strconv.Itoa(int(time.Since(c.State.StartedAt).Seconds()))
 	if c.HostConfig.AutoRemove {
 		events.Container("die", c.ID, attrs)
 		Remove(c)
 		return
 	}
 	state.Update(c.ID, func(r *state.Container) error {
-		r.State.Status = "exited"
+		r.State.Status = status
+		r.State.Paused = false
 		r.State.ExitCode = code
 		r.State.OOMKilled = oom
 		r.State.FinishedAt = time.Now().UTC()
+		if status == "restarting" {
+			r.RestartCount++
+		}
 		return nil
 	})
 	events.Container("die", c.ID, attrs)

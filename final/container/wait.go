@@ -108,9 +108,9 @@ func waitPidfd(ctx context.Context, pid int, start uint64) bool {
 
 // waitChange blocks until the container's record changes, or ctx ends, or
 // the process that answers for a running container exits: its init, or,
-// once init is gone, its monitor (the record is then refreshed, which
-// records the end if nobody else will). It returns false when the
-// container is gone or ctx ended.
+// once init is gone (or between two runs of a restart policy), its
+// monitor (the record is then refreshed, which records the end if nobody
+// else will). It returns false when the container is gone or ctx ended.
 func waitChange(ctx context.Context, c *state.Container) bool {
 	w, err := watch.Dir(state.Dir(c.ID))
 	if err != nil {
@@ -121,9 +121,9 @@ func waitChange(ctx context.Context, c *state.Container) bool {
 		return err == nil // it changed before the watch was in place
 	}
 	exited := make(chan struct{})
-	if s := c.State; s.Status == "running" {
+	if s := c.State; s.Status == "running" || s.Status == "restarting" {
 		pid, start := s.Pid, s.PidStart
-		if !state.Alive(pid, start) {
+		if s.Status == "restarting" || !state.Alive(pid, start) { // between runs only the monitor answers
 			pid, start = s.MonitorPid, s.MonStart
 		}
 		if !state.Alive(pid, start) {

@@ -50,7 +50,13 @@ type Engine interface {
 	ContainerInspect(ctx context.Context, ref string) (*types.ContainerJSON, error)
 	ContainerLogs(ctx context.Context, ref string, opts LogsOptions, stdout, stderr io.Writer) error
 	ContainerStop(ctx context.Context, ref string, timeout *int) error
+	// ContainerRestart is stop (if it runs), then start.
+	ContainerRestart(ctx context.Context, ref string, timeout *int) error
 	ContainerKill(ctx context.Context, ref, signal string) error
+	// ContainerPause freezes every process of the container (its cgroup's
+	// freezer); ContainerUnpause thaws them.
+	ContainerPause(ctx context.Context, ref string) error
+	ContainerUnpause(ctx context.Context, ref string) error
 	ContainerRemove(ctx context.Context, ref string, opts RemoveOptions) error
 	ContainerRename(ctx context.Context, ref, name string) error
 	ContainerTop(ctx context.Context, ref, psArgs string) (*types.TopResponse, error)
@@ -99,6 +105,43 @@ type Engine interface {
 }
 
 // endregion engine
+
+// region startattached
+// StartAttached is `start -a`, and a foreground `run` of a container with a
+// restart policy (its monitor, not this command, must hold it: it outlives
+// us to be restarted): attach, wait for the next exit (the waiter is in
+// place before the start, so a fast exit is not missed), start, forward
+// the client's signals, and return the exit status of that first run.
+// logs: the output from the log's start (a new container: nothing can be
+// missed between the attach and the start).
+func StartAttached(ctx context.Context, e Engine, ref string, s Streams, logs bool) (int, error) {
+	attached := make(chan error, 1)
+	go func() {
+		attached <- e.ContainerAttach(ctx, ref, AttachOptions{Stdin: s.Stdin != nil, Stdout: true, Stderr: true, Logs: logs}, s)
+	}()
+	waited, err := e.ContainerWait(ctx, ref, "next-exit")
+	if err != nil {
+		return 125, err
+	}
+	if err := e.ContainerStart(ctx, ref); err != nil {
+		return ExitCodeOf(err), err
+	}
+	if s.Signal != nil {
+		go func() {
+			for sig := range s.Signal {
+				e.ContainerKill(ctx, ref, sig)
+			}
+		}()
+	}
+	res := <-waited
+	<-attached
+	if res.Error != nil {
+		return 125, errors.New(res.Error.Message)
+	}
+	return res.StatusCode, nil
+}
+
+// endregion startattached
 
 // Streams are a client's ends of a container's (or an exec's) stdio.
 // Stdin nil means no stdin; with a terminal (Tty) everything comes on

@@ -46,8 +46,13 @@ type Container struct {
 	State      State
 	Network    NetworkSettings
 	Mounts     []Mount
-	// RestartCount counts the restarts of a restart policy.
+	// RestartCount counts the restarts of a restart policy since the
+	// container was last started by a user (docker start resets it).
 	RestartCount int `json:",omitempty"`
+	// ManuallyStopped: a user stopped (or killed) it, so its monitor does
+	// not restart it, and an unless-stopped container stays down when the
+	// daemon starts again (Docker's HasBeenManuallyStopped).
+	ManuallyStopped bool `json:",omitempty"`
 }
 
 // Command is what the container runs: the entrypoint, then the command.
@@ -65,7 +70,10 @@ type Mount struct {
 }
 
 type State struct {
-	Status     string // created, running, exited
+	// created, running, restarting (its restart policy waits out the
+	// back-off before the next start: a monitor answers for it), exited
+	Status     string
+	Paused     bool   `json:",omitempty"` // running, frozen (docker pause)
 	Pid        int    // the container's init, as the host sees it
 	PidStart   uint64 `json:",omitempty"` // its start time (field 22 of /proc/PID/stat): a reused PID is not ours
 	MonitorPid int    // the process that waits on it (the CLI in the foreground, or `minidocker monitor`)
@@ -449,12 +457,19 @@ func Reconcile(c *Container) bool {
 		if c.State.MonitorPid == 0 {
 			return false
 		}
+	case "restarting": // between two runs: only its monitor answers for it
+		if Alive(c.State.MonitorPid, c.State.MonStart) {
+			return false
+		}
+		c.State.Status = "exited" // it had exited already, with its own code
+		return true
 	default:
 		return false
 	}
 	if Alive(c.State.MonitorPid, c.State.MonStart) {
 		return false // the container just ended; its monitor is recording it
 	}
+	c.State.Paused = false
 	c.State.Status = "exited"
 	c.State.ExitCode = 137
 	c.State.Error = fmt.Sprintf("the engine process %d died; the kernel killed the container with it", c.State.MonitorPid)

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,17 +34,23 @@ import (
 // ContainerStart is POST /containers/{id}/start and `minidocker start`: a
 // monitor (container.StartMonitor) starts the container and holds it, so
 // it outlives the caller. An exited container starts again with its own
-// layer (docker start).
+// layer (docker start). A user's start begins its restart policy afresh:
+// no restarts counted, not stopped (as Docker resets them).
 func (e *Engine) ContainerStart(ctx context.Context, ref string) error {
 	c, err := findContainer(ref)
 	if err != nil {
 		return err
 	}
-	if c.Running() {
+	if active(c) {
 		return engine.Errorf(engine.ErrNotModified, "container %s is already running", c.ID[:12])
 	}
 	if s := c.State; s.Status == "created" && state.Alive(s.MonitorPid, s.MonStart) && s.MonitorPid != os.Getpid() {
 		return engine.Errorf(engine.ErrConflict, "container %s is being started", c.ID[:12])
+	}
+	if c.RestartCount != 0 || c.ManuallyStopped {
+		if _, err := state.Update(c.ID, func(r *state.Container) error { r.RestartCount, r.ManuallyStopped = 0, false; return nil }); err != nil {
+			return err
+		}
 	}
 	return asEngineError(container.StartMonitor(c.ID))
 }
@@ -65,6 +72,9 @@ func (e *Engine) ContainerAttach(ctx context.Context, ref string, opts engine.At
 	}
 	if opts.Stdin && c.Config.OpenStdin {
 		a.Stdin = s.Stdin
+	}
+	if c.Running() && c.State.Paused {
+		return engine.Errorf(engine.ErrConflict, "container %s is paused, unpause the container before attach", ref)
 	}
 	return container.Attach(ctx, c, a)
 }
@@ -118,10 +128,10 @@ func (e *Engine) ContainerList(ctx context.Context, opts engine.ListOptions) ([]
 	now := time.Now()
 	for _, c := range cs {
 		c = container.Refresh(c)
-		if !c.Running() && !opts.All && len(f["status"]) == 0 {
+		if !active(c) && !opts.All && len(f["status"]) == 0 {
 			continue
 		}
-		if !f.labels(c.Config.Labels) || !f.regexp("name", c.Name) || !f.prefix("id", c.ID) || !f.match("status", c.State.Status) ||
+		if !f.labels(c.Config.Labels) || !f.regexp("name", c.Name) || !f.prefix("id", c.ID) || !f.match("status", stateWord(c)) ||
 			!f.matchAny("ancestor", c.Image, c.ImageID, "sha256:"+c.ImageID) || !f.match("network", c.Network.Mode) ||
 			!f.match("exited", strconv.Itoa(c.State.ExitCode)) && c.State.Status == "exited" {
 			continue
@@ -140,7 +150,7 @@ func (e *Engine) ContainerList(ctx context.Context, opts engine.ListOptions) ([]
 func summary(c *state.Container, now time.Time) types.Container {
 	s := types.Container{ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: "sha256:" + c.ImageID,
 		Command: strings.Join(c.Command(), " "), Created: c.Created.Unix(), Ports: []types.Port{}, Labels: c.Config.Labels,
-		State: c.State.Status, Status: statusText(c, now), Mounts: mountPoints(c)}
+		State: stateWord(c), Status: statusText(c, now), Mounts: mountPoints(c)}
 	s.HostConfig.NetworkMode = c.HostConfig.NetworkMode
 	s.NetworkSettings.Networks = endpoints(c)
 	if c.Running() {
@@ -152,16 +162,36 @@ func summary(c *state.Container, now time.Time) types.Container {
 	return s
 }
 
-// statusText is ps's STATUS: "Up 3 seconds", "Exited (0) 5 seconds ago", "Created".
+// statusText is ps's STATUS: "Up 3 seconds", "Up 3 seconds (Paused)",
+// "Restarting (1) 2 seconds ago", "Exited (0) 5 seconds ago", "Created".
 func statusText(c *state.Container, now time.Time) string {
 	switch c.State.Status {
 	case "running":
+		if c.State.Paused {
+			return "Up " + state.HumanDuration(now.Sub(c.State.StartedAt)) + " (Paused)"
+		}
 		return "Up " + state.HumanDuration(now.Sub(c.State.StartedAt))
+	case "restarting":
+		return fmt.Sprintf("Restarting (%d) %s ago", c.State.ExitCode, state.HumanDuration(now.Sub(c.State.FinishedAt)))
 	case "exited":
 		return fmt.Sprintf("Exited (%d) %s ago", c.State.ExitCode, state.HumanDuration(now.Sub(c.State.FinishedAt)))
 	}
 	return "Created"
 }
+
+// stateWord is the one-word state of ps and of inspect's State.Status:
+// created, running, paused, restarting or exited. A paused container is
+// still running (Docker's Running is true), and so is one whose restart
+// policy is between two runs.
+func stateWord(c *state.Container) string {
+	if c.Running() && c.State.Paused {
+		return "paused"
+	}
+	return c.State.Status
+}
+
+// active is Docker's Running: running (paused or not), or restarting.
+func active(c *state.Container) bool { return c.Running() || c.State.Status == "restarting" }
 
 func mountPoints(c *state.Container) []types.MountPoint {
 	out := []types.MountPoint{}
@@ -233,7 +263,8 @@ func (e *Engine) ContainerInspect(ctx context.Context, ref string) (*types.Conta
 	}
 	dir := state.Dir(c.ID)
 	j := &types.ContainerJSON{ID: c.ID, Created: c.Created.Format(time.RFC3339Nano), Path: cmd[0], Args: cmd[1:],
-		State: &types.ContainerState{Status: s.Status, Running: c.Running(), Pid: pid, ExitCode: s.ExitCode, OOMKilled: s.OOMKilled,
+		State: &types.ContainerState{Status: stateWord(c), Running: active(c), Paused: c.Running() && s.Paused,
+			Restarting: s.Status == "restarting", Pid: pid, ExitCode: s.ExitCode, OOMKilled: s.OOMKilled,
 			Error: s.Error, StartedAt: ts(s.StartedAt), FinishedAt: ts(s.FinishedAt)},
 		Image: "sha256:" + c.ImageID, Name: "/" + c.Name, RestartCount: c.RestartCount, Driver: "overlay", Platform: "linux",
 		ResolvConfPath: filepath.Join(dir, "init/etc/resolv.conf"), HostnamePath: filepath.Join(dir, "init/etc/hostname"),
@@ -269,7 +300,7 @@ func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout *int) er
 	if err != nil {
 		return err
 	}
-	if !c.Running() {
+	if !active(c) {
 		return engine.Errorf(engine.ErrNotModified, "container %s is not running", c.ID[:12])
 	}
 	t := 10
@@ -284,6 +315,62 @@ func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout *int) er
 	return nil
 }
 
+// ContainerRestart is POST /containers/{id}/restart and `minidocker
+// restart`: stop if it runs, start, and the "restart" event.
+func (e *Engine) ContainerRestart(ctx context.Context, ref string, timeout *int) error {
+	if err := e.ContainerStop(ctx, ref, timeout); err != nil && !errors.Is(err, engine.ErrNotModified) {
+		return err
+	}
+	if err := e.ContainerStart(ctx, ref); err != nil {
+		return err
+	}
+	c, err := findContainer(ref)
+	if err != nil {
+		return err
+	}
+	events.Container("restart", c.ID, container.EventAttrs(c))
+	return nil
+}
+
+// region pause
+// ContainerPause is POST /containers/{id}/pause and `minidocker pause`,
+// with Docker's refusals.
+func (e *Engine) ContainerPause(ctx context.Context, ref string) error {
+	c, err := findContainer(ref)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.State.Status == "restarting":
+		return engine.Errorf(engine.ErrConflict, "Container %s is restarting, wait until the container is running", c.ID)
+	case !c.Running():
+		return engine.Errorf(engine.ErrConflict, "container %s is not running", c.ID)
+	case c.State.Paused:
+		return engine.Errorf(engine.ErrConflict, "container %s is already paused", c.ID)
+	}
+	if err := container.Pause(c); err != nil {
+		return fmt.Errorf("cannot pause container %s: %v", c.ID, err)
+	}
+	return nil
+}
+
+// ContainerUnpause is POST /containers/{id}/unpause and `minidocker unpause`.
+func (e *Engine) ContainerUnpause(ctx context.Context, ref string) error {
+	c, err := findContainer(ref)
+	if err != nil {
+		return err
+	}
+	if !c.Running() || !c.State.Paused {
+		return engine.Errorf(engine.ErrConflict, "Container %s is not paused", c.ID)
+	}
+	if err := container.Unpause(c); err != nil {
+		return fmt.Errorf("Cannot unpause container %s: %v", c.ID, err)
+	}
+	return nil
+}
+
+// endregion pause
+
 // ContainerKill is POST /containers/{id}/kill and `minidocker kill`.
 func (e *Engine) ContainerKill(ctx context.Context, ref, signal string) error {
 	c, err := findContainer(ref)
@@ -297,7 +384,7 @@ func (e *Engine) ContainerKill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return invalid("%v", err)
 	}
-	if !c.Running() {
+	if !active(c) {
 		return engine.Errorf(engine.ErrConflict, "Cannot kill container: %s: Container %s is not running", ref, c.ID)
 	}
 	attrs := container.EventAttrs(c)
@@ -315,11 +402,14 @@ func (e *Engine) ContainerRemove(ctx context.Context, ref string, opts engine.Re
 	if err != nil {
 		return err
 	}
-	if c.Running() {
-		if !opts.Force {
-			return engine.Errorf(engine.ErrConflict, "You cannot remove a running container %s. Stop the container before attempting removal or force remove", c.ID)
+	if active(c) {
+		switch {
+		case !opts.Force && c.State.Paused:
+			return engine.Errorf(engine.ErrConflict, "cannot remove container %q: container is paused and must be unpaused first", ref)
+		case !opts.Force:
+			return engine.Errorf(engine.ErrConflict, "cannot remove container %q: container is %s: stop the container before removing or force remove", ref, stateWord(c))
 		}
-		container.Kill(c, unix.SIGKILL)
+		container.Kill(c, unix.SIGKILL) // thaws a paused one; ends a restart policy
 	}
 	container.WaitMonitor(c) // it may still be releasing what the container held
 	if err := container.Remove(c); err != nil {
@@ -521,6 +611,10 @@ func statsOf(c *state.Container, cg *cgroups.Cgroup) *types.StatsJSON {
 		s.PidsStats.Limit = uint64(*c.HostConfig.PidsLimit)
 	}
 	s.BlkioStats.IoServiceBytesRecursive = []types.BlkioStatEntry{}
+	for _, io := range st.IO {
+		s.BlkioStats.IoServiceBytesRecursive = append(s.BlkioStats.IoServiceBytesRecursive,
+			types.BlkioStatEntry{Major: io.Major, Minor: io.Minor, Op: io.Op, Value: io.Value})
+	}
 	if c.Running() {
 		s.Networks = netStats(c.State.Pid)
 	}

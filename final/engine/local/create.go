@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/events"
@@ -26,11 +27,11 @@ const minPidsLimit = 12
 
 // ContainerCreate is POST /containers/create and `minidocker create`.
 func (e *Engine) ContainerCreate(ctx context.Context, name string, req *types.ContainerCreateRequest) (*types.ContainerCreateResponse, error) {
-	c, err := e.create(name, req, false)
+	c, warnings, err := e.create(name, req, false)
 	if err != nil {
 		return nil, err
 	}
-	return &types.ContainerCreateResponse{ID: c.ID, Warnings: []string{}}, nil
+	return &types.ContainerCreateResponse{ID: c.ID, Warnings: append([]string{}, warnings...)}, nil
 }
 
 // region create
@@ -40,54 +41,68 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *types.Co
 // here the same way.
 //
 // starting: the caller starts it at once (run), and answers for it until
-// it runs.
-func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting bool) (*state.Container, error) {
+// it runs. The warnings are Docker's: a block I/O knob this kernel lacks is
+// dropped, and said so.
+func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting bool) (c *state.Container, warnings []string, err error) {
 	name = strings.TrimPrefix(name, "/")
 	if name != "" && !network.ValidName(name) {
-		return nil, invalid("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
+		return nil, nil, invalid("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
 	if req.Image == "" {
-		return nil, invalid("No image given: usage: run [OPTIONS] IMAGE [COMMAND] [ARG...]")
+		return nil, nil, invalid("No image given: usage: run [OPTIONS] IMAGE [COMMAND] [ARG...]")
 	}
 	h := types.HostConfig{}
 	if req.HostConfig != nil {
 		h = *req.HostConfig
 	}
 	if err := unsupported(&req.Config, &h); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := container.Limits(h).Validate(); err != nil {
-		return nil, invalid("%v", err)
+	if err := checkRestart(h.RestartPolicy, h.AutoRemove); err != nil {
+		return nil, nil, err
+	}
+	limits := container.Limits(h)
+	if err := limits.Validate(); err != nil {
+		return nil, nil, invalid("%v", err)
+	}
+	io, warnings, err := cgroups.CheckIO(limits.IO)
+	if err != nil {
+		return nil, nil, invalid("%v", err)
+	}
+	if len(warnings) > 0 { // what the kernel cannot do is dropped, as Docker drops it
+		h.BlkioWeight = io.Weight
+		h.BlkioWeightDevice, h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps = keep(h.BlkioWeightDevice, io.WeightDevice), keep(h.BlkioDeviceReadBps, io.ReadBps), keep(h.BlkioDeviceWriteBps, io.WriteBps)
+		h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps = keep(h.BlkioDeviceReadIOps, io.ReadIOps), keep(h.BlkioDeviceWriteIOps, io.WriteIOps)
 	}
 	// pids.max counts threads, and minidocker's init is a Go program: its
 	// ~8 threads live in the container's group too (Docker's tini is 1).
 	if h.PidsLimit != nil && *h.PidsLimit > 0 && *h.PidsLimit < minPidsLimit {
-		return nil, invalid("invalid --pids-limit %d: minidocker's init (a Go program) needs about 8 of them for its own threads; use %d or more", *h.PidsLimit, minPidsLimit)
+		return nil, nil, invalid("invalid --pids-limit %d: minidocker's init (a Go program) needs about 8 of them for its own threads; use %d or more", *h.PidsLimit, minPidsLimit)
 	}
 	aliases, err := checkNetwork(&h, req.NetworkingConfig)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	im, err := findImage(req.Image)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ic, err := im.Config()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := req.Config
 	fromImage(&cfg, ic.Config)
 	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {
-		return nil, invalid("No command specified")
+		return nil, nil, invalid("No command specified")
 	}
 	if s := cfg.StopSignal; s != "" {
 		if _, err := container.SignalName(s); err != nil {
-			return nil, invalid("invalid stop signal %q: %v", s, err)
+			return nil, nil, invalid("invalid stop signal %q: %v", s, err)
 		}
 	}
 	if u := cfg.User; u != "" && u != "root" && u != "0" && u != "0:0" {
-		return nil, engine.Errorf(engine.ErrNotSupported, "minidocker does not support running as user %q yet (the image's USER or --user)", u)
+		return nil, nil, engine.Errorf(engine.ErrNotSupported, "minidocker does not support running as user %q yet (the image's USER or --user)", u)
 	}
 	if h.PublishAllPorts { // -P: every exposed port on a free host port
 		for p := range cfg.ExposedPorts {
@@ -100,19 +115,19 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 		}
 	}
 	if _, err := container.PortsOf(h.PortBindings); err != nil {
-		return nil, invalid("%v", err)
+		return nil, nil, invalid("%v", err)
 	}
 	for _, kv := range cfg.Env {
 		if !strings.Contains(kv, "=") || strings.HasPrefix(kv, "=") {
-			return nil, invalid("invalid environment variable %q: use KEY=VALUE", kv)
+			return nil, nil, invalid("invalid environment variable %q: use KEY=VALUE", kv)
 		}
 	}
 	if w := cfg.WorkingDir; w != "" && !filepath.IsAbs(w) {
-		return nil, invalid("the working directory '%s' is invalid: it needs to be an absolute path", w)
+		return nil, nil, invalid("the working directory '%s' is invalid: it needs to be an absolute path", w)
 	}
 	mounts, err := parseMounts(h.Binds, h.Mounts, cfg.Volumes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id := state.NewID()
 	if cfg.Hostname == "" {
@@ -125,7 +140,7 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 	if h.NetworkMode == "" {
 		h.NetworkMode = "bridge"
 	}
-	c := &state.Container{ID: id, Name: name, Image: req.Image, ImageID: im.ID, Created: time.Now().UTC(),
+	c = &state.Container{ID: id, Name: name, Image: req.Image, ImageID: im.ID, Created: time.Now().UTC(),
 		Config: cfg, HostConfig: h, Network: state.NetworkSettings{Aliases: aliases}}
 	// Volumes: made (and filled from the image) now, before the record.
 	for i, m := range mounts {
@@ -134,11 +149,11 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 		}
 		v, err := volume.Create(m.Name, nil)
 		if err != nil {
-			return nil, invalid("%v", err)
+			return nil, nil, invalid("%v", err)
 		}
 		mounts[i].Name, mounts[i].Source = v.Name, volume.Data(v.Name)
 		if err := volume.Seed(v.Name, im, m.Destination); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	c.Mounts = mounts
@@ -149,12 +164,12 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 			if other != nil {
 				otherID = other.ID
 			}
-			return nil, engine.Errorf(engine.ErrConflict, `Conflict. The container name "/%s" is already in use by container "%s". You have to remove (or rename) that container to be able to reuse that name.`, name, otherID)
+			return nil, nil, engine.Errorf(engine.ErrConflict, `Conflict. The container name "/%s" is already in use by container "%s". You have to remove (or rename) that container to be able to reuse that name.`, name, otherID)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	events.Container("create", c.ID, container.EventAttrs(c))
-	return c, nil
+	return c, warnings, nil
 }
 
 // endregion create
@@ -181,18 +196,49 @@ func unsupported(cfg *types.Config, h *types.HostConfig) error {
 	add(h.PidMode != "" || h.IpcMode != "" && h.IpcMode != "private" && h.IpcMode != "shareable" || h.UTSMode != "", "--pid/--ipc/--uts modes")
 	add(len(h.VolumesFrom) > 0, "--volumes-from")
 	add(len(h.Links) > 0, "--link")
-	add(h.RestartPolicy.Name != "" && h.RestartPolicy.Name != "no", "--restart")
 	add(h.LogConfig.Type != "" && h.LogConfig.Type != "json-file", "--log-driver "+h.LogConfig.Type)
 	add(h.Runtime != "" && h.Runtime != "runc" && h.Runtime != "minidocker", "--runtime")
 	add(h.CgroupParent != "", "--cgroup-parent")
 	add(h.CPUQuota != 0 || h.CPUPeriod != 0, "--cpu-quota/--cpu-period (use --cpus)")
-	add(h.BlkioWeight != 0, "--blkio-weight")
 	add(h.OomKillDisable != nil && *h.OomKillDisable, "--oom-kill-disable")
 	if len(bad) > 0 {
 		return engine.Errorf(engine.ErrNotSupported, "minidocker does not support %s yet", strings.Join(bad, ", "))
 	}
 	return nil
 }
+
+// keep is a list of devices the kernel can limit, or none (see CheckIO).
+func keep[T any](asked []T, kept []cgroups.Device) []T {
+	if kept == nil {
+		return nil
+	}
+	return asked
+}
+
+// region checkrestart
+// checkRestart is Docker's check of --restart: a known policy, a maximum
+// retry count only with on-failure, and no policy with --rm (a container
+// that removes itself when it exits cannot be started again).
+func checkRestart(p types.RestartPolicy, autoRemove bool) error {
+	switch p.Name {
+	case "", "no", "always", "unless-stopped":
+		if p.MaximumRetryCount != 0 {
+			return invalid("invalid restart policy: maximum retry count can only be used with 'on-failure'")
+		}
+	case "on-failure":
+		if p.MaximumRetryCount < 0 {
+			return invalid("invalid restart policy: maximum retry count cannot be negative")
+		}
+	default:
+		return invalid("invalid restart policy: unknown policy '%s'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'", p.Name)
+	}
+	if autoRemove && p.Name != "" && p.Name != "no" {
+		return invalid("can't create 'AutoRemove' container with restart policy")
+	}
+	return nil
+}
+
+// endregion checkrestart
 
 // checkNetwork validates the network mode (bridge, none, host,
 // container:C, a network's name; "default" is bridge) and returns the

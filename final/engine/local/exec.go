@@ -54,8 +54,13 @@ func (e *Engine) ExecCreate(ctx context.Context, ref string, cfg types.ExecConfi
 	if err != nil {
 		return "", err
 	}
-	if !c.Running() {
+	switch {
+	case c.State.Status == "restarting":
+		return "", engine.Errorf(engine.ErrConflict, "Container %s is restarting, wait until the container is running", c.ID)
+	case !c.Running():
 		return "", engine.Errorf(engine.ErrConflict, "container %s is not running", c.ID)
+	case c.State.Paused: // its first process would join a frozen cgroup and freeze at once
+		return "", engine.Errorf(engine.ErrConflict, "Container %s is paused, unpause the container before exec", c.ID)
 	}
 	if len(cfg.Cmd) == 0 {
 		return "", invalid("No exec command specified")

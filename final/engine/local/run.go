@@ -12,20 +12,25 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/state"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
 // region run
 // ContainerRun is `minidocker run`. Detached (-d), or in the daemon, the
-// container gets a monitor (ContainerStart). In the foreground, the
-// daemonless CLI is the container's parent itself, as it was before there
-// was a daemon: no monitor to start, and with --rm and no terminal the
-// container writes straight to our stdout and stderr, with no log and no
-// copying. A run whose start fails leaves nothing behind.
+// container gets a monitor (ContainerStart); so does one with a restart
+// policy, which must outlive this command (engine.StartAttached). In the
+// foreground, the daemonless CLI is the container's parent itself, as it
+// was before there was a daemon: no monitor to start, and with --rm and no
+// terminal the container writes straight to our stdout and stderr, with no
+// log and no copying. A run whose start fails leaves nothing behind.
 func (e *Engine) ContainerRun(ctx context.Context, name string, req *types.ContainerCreateRequest, s engine.Streams) (string, int, error) {
-	c, err := e.create(name, req, true)
+	c, warnings, err := e.create(name, req, true)
 	if err != nil {
 		return "", 125, err
+	}
+	for _, w := range warnings {
+		logrus.Warn(w)
 	}
 	if s.Detach || e.Daemon {
 		if err := e.ContainerStart(ctx, c.ID); err != nil {
@@ -36,6 +41,13 @@ func (e *Engine) ContainerRun(ctx context.Context, name string, req *types.Conta
 			s.Started(c.ID)
 		}
 		return c.ID, 0, nil
+	}
+	if p := c.HostConfig.RestartPolicy.Name; p != "" && p != "no" {
+		code, err := engine.StartAttached(ctx, e, c.ID, s, true)
+		if r, _ := state.Load(c.ID); err != nil && r != nil && r.State.Status == "created" {
+			container.Remove(r) // it never ran
+		}
+		return c.ID, code, err
 	}
 	code, err := runForeground(c, s)
 	return c.ID, code, err

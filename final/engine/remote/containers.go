@@ -11,6 +11,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/api/types"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/stream"
+	"github.com/sirupsen/logrus"
 )
 
 // region run
@@ -22,6 +23,9 @@ func (e *Engine) ContainerRun(ctx context.Context, name string, req *types.Conta
 	created, err := e.ContainerCreate(ctx, name, req)
 	if err != nil {
 		return "", 125, err
+	}
+	for _, w := range created.Warnings {
+		logrus.Warn(w)
 	}
 	id := created.ID
 	if s.Detach {
@@ -213,11 +217,16 @@ func (e *Engine) ContainerLogs(ctx context.Context, ref string, opts engine.Logs
 
 // ContainerStop is POST /containers/{id}/stop.
 func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout *int) error {
+	return e.call(ctx, "POST", "/containers/"+url.PathEscape(ref)+"/stop", timeoutQuery(timeout), nil, nil)
+}
+
+// timeoutQuery is stop's and restart's ?t= (absent: the container's own).
+func timeoutQuery(timeout *int) url.Values {
 	q := url.Values{}
 	if timeout != nil {
 		q.Set("t", strconv.Itoa(*timeout))
 	}
-	return e.call(ctx, "POST", "/containers/"+url.PathEscape(ref)+"/stop", q, nil, nil)
+	return q
 }
 
 // ContainerKill is POST /containers/{id}/kill.
@@ -227,6 +236,21 @@ func (e *Engine) ContainerKill(ctx context.Context, ref, signal string) error {
 		q.Set("signal", signal)
 	}
 	return e.call(ctx, "POST", "/containers/"+url.PathEscape(ref)+"/kill", q, nil, nil)
+}
+
+// ContainerRestart is POST /containers/{id}/restart.
+func (e *Engine) ContainerRestart(ctx context.Context, ref string, timeout *int) error {
+	return e.call(ctx, "POST", "/containers/"+url.PathEscape(ref)+"/restart", timeoutQuery(timeout), nil, nil)
+}
+
+// ContainerPause is POST /containers/{id}/pause.
+func (e *Engine) ContainerPause(ctx context.Context, ref string) error {
+	return e.call(ctx, "POST", "/containers/"+url.PathEscape(ref)+"/pause", nil, nil, nil)
+}
+
+// ContainerUnpause is POST /containers/{id}/unpause.
+func (e *Engine) ContainerUnpause(ctx context.Context, ref string) error {
+	return e.call(ctx, "POST", "/containers/"+url.PathEscape(ref)+"/unpause", nil, nil, nil)
 }
 
 // ContainerRemove is DELETE /containers/{id}.
