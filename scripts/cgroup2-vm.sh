@@ -97,9 +97,12 @@ vmlinuz=$kdir/boot/vmlinuz-$kver
 # Modules the suite needs that Debian builds as modules: virtio + 9p to reach
 # the host's files, overlay for the writable root and for the containers,
 # veth/bridge for the network steps, netfilter for iptables (nft backend and
-# legacy). Anything else is loaded on demand: the guest's /lib/modules is the
-# cache above, and the kernel calls the host's modprobe.
-modules=(virtio_pci virtio_console 9pnet_virtio 9p overlay veth bridge br_netfilter tun
+# legacy), loop and ext4 for the block I/O tests (the guest has no disk: a
+# file on tmpfs becomes one; /dev/loop-control exists only once loop is
+# loaded, so it cannot load on demand). Anything else is loaded on demand:
+# the guest's /lib/modules is the cache above, and the kernel calls the
+# host's modprobe.
+modules=(virtio_pci virtio_console 9pnet_virtio 9p overlay veth bridge br_netfilter tun loop ext4
   nf_tables nft_compat nft_chain_nat nft_nat nft_masq nf_nat nf_conntrack
   x_tables xt_MASQUERADE xt_nat xt_comment xt_conntrack xt_addrtype xt_tcpudp xt_multiport
   ip_tables iptable_nat iptable_filter ipt_REJECT)

@@ -250,9 +250,10 @@ func TestDaemonObjects(t *testing.T) {
 	if got := strings.Fields(strings.ReplaceAll(out.String(), " dd-ev", "")); strings.Join(got, " ") != "create start die destroy" {
 		t.Errorf("docker events: want create start die destroy, got %q", out.String())
 	}
-	// what minidocker does not serve: one line, not a panic or an HTML page
-	if r := d.docker("pause", "dd-none"); r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-		t.Errorf("docker pause: want one error line: %s", r)
+	// a container that does not exist, and what minidocker does not
+	// serve: one line, not a panic or an HTML page
+	if r := d.docker("pause", "dd-none"); r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "No such container: dd-none") {
+		t.Errorf("docker pause of no container: want Docker's one error line: %s", r)
 	}
 	if r := d.docker("plugin", "ls"); r.code == 0 || !strings.Contains(r.stderr, "not part of minidocker's API") {
 		t.Errorf("docker plugin ls: want a JSON 404 the CLI prints: %s", r)

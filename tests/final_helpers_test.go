@@ -133,6 +133,18 @@ func inspect(t *testing.T, bin, ref string) map[string]any {
 	return out[0]
 }
 
+// readJSON decodes a JSON file (a record, say).
+func readJSON(t *testing.T, file string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}
+
 // jget reads a dotted path (State.Pid) from decoded JSON.
 func jget(m map[string]any, path string) any {
 	var v any = m

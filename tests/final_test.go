@@ -290,7 +290,8 @@ func TestFinalLimits(t *testing.T) {
 		}
 	}
 	stats := mustRun(t, md, "stats", "--no-stream", name).stdout
-	if !regexp.MustCompile(`CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+PIDS\n` + id[:12] + `\s+` + name + `\s+[0-9.]+%\s+[0-9.]+[KMG]?i?B / 64MiB\s+[0-9.]+%\s+[1-9]`).MatchString(stats) {
+	if !regexp.MustCompile(`CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+NET I/O\s+BLOCK I/O\s+PIDS\n` + id[:12] + `\s+` + name +
+		`\s+[0-9.]+%\s+[0-9.]+[KMG]?i?B / 64MiB\s+[0-9.]+%\s+0B / 0B\s+[0-9.]+[kMG]?B / [0-9.]+[kMG]?B\s+[1-9]`).MatchString(stats) {
 		t.Errorf("stats: %q", stats)
 	}
 	mustRun(t, md, "rm", "-f", name)
