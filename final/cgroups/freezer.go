@@ -48,12 +48,12 @@ func (cg *Cgroup) Freeze() error {
 			cg.Thaw()
 			return fmt.Errorf("the container did not freeze within %s (a process in uninterruptible sleep, D in ps?); thawed it again", freezeTimeout)
 		}
-		if !cg.V2 && try%10 == 9 {
+		if !cg.V2 && try%100 == 99 {
 			cg.setFrozen(true) // v1: asking again gets a stuck freeze going (runc does the same)
 		}
-		select { // woken by cgroup.events (v2), or look again in a moment (v1 has no event)
+		select { // woken by cgroup.events (v2), or look again in a millisecond (v1 has no event)
 		case <-changed:
-		case <-time.After(time.Millisecond << min(try, 4)):
+		case <-time.After(time.Millisecond):
 		}
 	}
 	return nil
