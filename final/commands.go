@@ -970,8 +970,8 @@ func infoCmd(c *cli.Context) error {
 	if len(in.DriverStatus) > 0 {
 		bridge = in.DriverStatus[0][1]
 	}
-	fmt.Printf("Containers: %d\n Running: %d\n Stopped: %d\nImages: %d\nServer Version: %s\nStorage Driver: %s\nLogging Driver: %s\nCgroup Version: %s\nDefault Bridge: %s\nKernel Version: %s\nOperating System: %s\nCPUs: %d\nTotal Memory: %s\nMinidocker Root Dir: %s\n",
-		in.Containers, in.ContainersRunning, in.ContainersStopped, in.Images, in.ServerVersion, in.Driver, in.LoggingDriver, in.CgroupVersion,
+	fmt.Printf("Containers: %d\n Running: %d\n Paused: %d\n Stopped: %d\nImages: %d\nServer Version: %s\nStorage Driver: %s\nLogging Driver: %s\nCgroup Version: %s\nDefault Bridge: %s\nKernel Version: %s\nOperating System: %s\nCPUs: %d\nTotal Memory: %s\nMinidocker Root Dir: %s\n",
+		in.Containers, in.ContainersRunning, in.ContainersPaused, in.ContainersStopped, in.Images, in.ServerVersion, in.Driver, in.LoggingDriver, in.CgroupVersion,
 		bridge, in.KernelVersion, in.OperatingSystem, in.NCPU, binSize(uint64(in.MemTotal)), in.DockerRootDir)
 	return nil
 }

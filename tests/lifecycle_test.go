@@ -307,6 +307,21 @@ func TestLifecycleRestartOnFailure(t *testing.T) {
 		}
 	}
 	mustRun(t, md, "rm", "life-rf")
+	// In the foreground: the first run's output and exit status; its
+	// monitor, not this command, holds the container and restarts it.
+	removeOnCleanup(t, md, "life-rf2")
+	r := run(t, md, "run", "--name", "life-rf2", "--network", "none", "--restart", "on-failure:1", "busybox", "sh", "-c", "echo try; exit 2")
+	if r.code != 2 || r.stdout != "try\n" {
+		t.Errorf("run --restart on-failure:1 in the foreground: want try and exit 2: %s", r)
+	}
+	poll(t, 20*time.Second, "life-rf2's second run", func() bool {
+		st := inspect(t, md, "life-rf2")
+		return jget(st, "State.Status") == "exited" && jget(st, "RestartCount") == float64(1)
+	})
+	if r := mustRun(t, md, "logs", "life-rf2"); r.stdout != "try\ntry\n" {
+		t.Errorf("want 2 runs in the log: %q", r.stdout)
+	}
+	mustRun(t, md, "rm", "life-rf2")
 	for _, c := range []struct {
 		flags []string
 		want  string

@@ -133,10 +133,13 @@ func kernelVersion() string {
 // Info is `minidocker info` and GET /info.
 func (e *Engine) Info(ctx context.Context) (*types.Info, error) {
 	cs, _ := state.List()
-	running := 0
+	running, paused := 0, 0
 	for _, c := range cs {
-		if container.Refresh(c).Running() {
+		switch c = container.Refresh(c); stateWord(c) {
+		case "running", "restarting":
 			running++
+		case "paused":
+			paused++
 		}
 	}
 	ims, _ := image.List()
@@ -161,7 +164,7 @@ func (e *Engine) Info(ctx context.Context) (*types.Info, error) {
 	}
 	nw := network.Default()
 	in := &types.Info{ID: "minidocker", Name: host, ServerVersion: e.Release, Containers: len(cs),
-		ContainersRunning: running, ContainersStopped: len(cs) - running, Images: len(ims),
+		ContainersRunning: running, ContainersPaused: paused, ContainersStopped: len(cs) - running - paused, Images: len(ims),
 		Driver: "overlay", DriverStatus: [][2]string{{"Default Bridge", nw.Bridge + " " + nw.Subnet.String()}},
 		Plugins:     types.PluginsInfo{Volume: []string{"local"}, Network: []string{"bridge", "host", "none"}, Log: []string{"json-file"}},
 		MemoryLimit: true, SwapLimit: true, CPUCfsPeriod: true, CPUCfsQuota: true, PidsLimit: true, IPv4Forwarding: true,
