@@ -29,7 +29,9 @@ import (
 //
 // With tty, onPty gets the master side of the command's terminal: made by
 // the helper inside the container's /dev/pts and passed back over a unix
-// socket (fd 5), or, without the constructor, made here.
+// socket (fd 5), or, without the constructor, made here. The helper runs
+// the command only once onPty has returned: the terminal has the client's
+// size by then.
 //
 // sigs, if set, brings the names of signals to forward to the command
 // (the CLI's Ctrl-C); the daemon forwards none of its own.
@@ -103,6 +105,7 @@ func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3
 		if master, err := readStatus(ptySock); err == nil && master != nil {
 			onPty(master)
 		}
+		unix.Write(ptySock, []byte{1}) // the helper waits for this to run the command
 	}
 	if sigs != nil {
 		go func() {

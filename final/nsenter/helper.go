@@ -72,6 +72,15 @@ func Helper() int {
 			return 125
 		}
 		unix.Sendmsg(5, []byte("ok"), nil, nil, 0)
+		// Wait for the go-ahead: the CLI gives the master the client's
+		// size first, or a command that asks at once (stty size) sees
+		// the 24x80 OpenPty starts with. EOF: the CLI gave up; go on.
+		var b [1]byte
+		for {
+			if _, err := unix.Read(5, b[:]); err != unix.EINTR {
+				break
+			}
+		}
 		for fd := 0; fd < 3; fd++ {
 			unix.Dup2(int(slave.Fd()), fd)
 		}
