@@ -34,15 +34,22 @@ var (
 )
 
 // LowerdirPlus tells whether this kernel's overlayfs takes "lowerdir+"
-// (Linux 6.8+). Asked once: fsopen("overlay") and one fsconfig, no mount.
+// (Linux 6.8+). Asked once: fsopen("overlay") and fsconfig, no mount.
 func LowerdirPlus() bool {
 	probeOnce.Do(func() {
-		fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
-		if err != nil {
-			return
+		accepts := func(key string) bool {
+			fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+			if err != nil {
+				return false
+			}
+			defer unix.Close(fd)
+			return unix.FsconfigSetString(fd, key, "/") == nil
 		}
-		defer unix.Close(fd)
-		lowerdirOK = unix.FsconfigSetString(fd, "lowerdir+", "/") == nil
+		// An overlayfs older than the new mount API (before 6.5) sits
+		// behind the kernel's legacy shim, which takes any key (it only
+		// collects "key=value" for mount(2)'s page) and refuses at create:
+		// a key no kernel knows tells that shim apart.
+		lowerdirOK = !accepts("minidocker-probe") && accepts("lowerdir+")
 	})
 	return lowerdirOK
 }
