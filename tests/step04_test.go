@@ -184,7 +184,10 @@ func TestStep04CPUQuota(t *testing.T) {
 		if wall < 1.9 {
 			t.Fatalf("burn did not run 2 s: %q", line)
 		}
-		if d := usage - cpu; d < -0.05 || d > 0.3 { // the cgroup also counts sh and the setup
+		// The cgroup also counts sh and the setup: 0.3 s, or 15% of the
+		// burn on an emulated machine, where a fork and an exec cost more
+		// and the guest's clocks run unevenly (a 2 s burn counted 3.1 s).
+		if d := usage - cpu; d < -0.05 || d > max(0.3, 0.15*cpu) {
 			t.Errorf("--cpus %s: cgroup usage %.2fs but burn counted %.2fs", cpus, usage, cpu)
 		}
 		switch cpus {
