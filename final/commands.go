@@ -30,7 +30,7 @@ import (
 
 // runFlags are `run`'s and `create`'s flags, Docker's names.
 func runFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the container a pseudo-terminal"},
 		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
@@ -64,7 +64,7 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "stop-timeout", Value: -1, Usage: "seconds stop waits before SIGKILL (default 10)"},
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image first: missing, always or never"},
 		&cli.StringFlag{Name: "platform", Usage: "os/arch[/variant] of the image to pull"},
-	}
+	}, securityFlags()...)
 }
 
 func commands() []*cli.Command {
@@ -100,6 +100,8 @@ func commands() []*cli.Command {
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}},
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as this user (default: the container's)"},
+			&cli.BoolFlag{Name: "privileged", Usage: "every capability, no seccomp"},
 		}},
 		{Name: "stop", Usage: "SIGTERM, then SIGKILL after a grace period", ArgsUsage: "CONTAINER...", Action: stopCmd, Flags: []cli.Flag{
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: -1, Usage: "seconds to wait before SIGKILL (default 10)"},
@@ -192,6 +194,9 @@ func createRequest(c *cli.Context, detach bool) (string, *types.ContainerCreateR
 		return "", nil, err
 	}
 	if err := ioFlags(c, h); err != nil {
+		return "", nil, err
+	}
+	if err := securityRequest(c, h); err != nil {
 		return "", nil, err
 	}
 	cfg := types.Config{Image: c.Args().First(), Cmd: c.Args().Tail(), Env: c.StringSlice("env"), WorkingDir: c.String("workdir"),
@@ -533,7 +538,8 @@ func execCmd(c *cli.Context) error {
 		return err
 	}
 	cfg := types.ExecConfig{Cmd: c.Args().Tail(), Env: c.StringSlice("env"), WorkingDir: c.String("workdir"), Tty: c.Bool("tty"),
-		AttachStdin: c.Bool("interactive"), AttachStdout: true, AttachStderr: true, Detach: c.Bool("detach")}
+		AttachStdin: c.Bool("interactive"), AttachStdout: true, AttachStderr: true, Detach: c.Bool("detach"),
+		User: c.String("user"), Privileged: c.Bool("privileged")}
 	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil && cfg.Tty {
 		cfg.ConsoleSize = &[2]uint{uint(ws.Row), uint(ws.Col)}
 	}

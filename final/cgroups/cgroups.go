@@ -93,6 +93,10 @@ func Open(id string, cpuset bool) *Cgroup {
 	if cpuset {
 		cg.Dirs["cpuset"] = filepath.Join(Mount, "cpuset", cg.Name)
 	}
+	// The devices controller: the device fence (AllowDevices).
+	if _, err := os.Stat(filepath.Join(Mount, "devices", "devices.allow")); err == nil {
+		cg.Dirs["devices"] = filepath.Join(Mount, "devices", cg.Name)
+	}
 	return cg
 }
 

@@ -35,14 +35,22 @@ import (
 //
 // sigs, if set, brings the names of signals to forward to the command
 // (the CLI's Ctrl-C); the daemon forwards none of its own.
-func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3]*os.File, onPty func(*os.File), sigs <-chan string) (int, error) {
+//
+// The command gets the container's fences (its user unless user names
+// another, its capabilities, no_new_privs and seccomp filter), or every
+// privilege with privileged (exec --privileged), as in Docker.
+func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3]*os.File, onPty func(*os.File), sigs <-chan string, user string, privileged bool) (int, error) {
 	if !state.Alive(c.State.Pid, c.State.PidStart) {
 		return 125, fmt.Errorf("container %s is not running", c.ID[:12])
 	}
 	if cwd == "" {
 		cwd = c.Config.WorkingDir
 	}
-	spec := nsenter.Spec{Pid: c.State.Pid, Args: args, Env: MergeEnv(DefaultEnv(c.Config.Hostname, tty, c.Config.Env), env), Cwd: cwd, Tty: tty, InitCwd: c.Config.WorkingDir}
+	priv, err := ExecPrivileges(c, user, privileged)
+	if err != nil {
+		return 125, err
+	}
+	spec := nsenter.Spec{Pid: c.State.Pid, Args: args, Env: execEnv(c, tty, env, user), Cwd: cwd, Tty: tty, InitCwd: c.Config.WorkingDir, Priv: priv}
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return 125, err

@@ -31,6 +31,8 @@ type Process struct {
 	pid    int      // the container's init, our child
 	cgroup *cgroups.Cgroup
 	image  *image.Image
+	// devices: the device fence's rules for the cgroup (nil: every device)
+	devices []cgroups.DeviceRule
 }
 
 // Limits turns the record's HostConfig into cgroup limits.
@@ -68,7 +70,11 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{C: c}
+	fences, err := decideFences(c, "", false)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{C: c, devices: fences.rules}
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -121,7 +127,12 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		// clone init straight into it (clone3 with CLONE_INTO_CGROUP, Linux
 		// 5.7). Moving a process in afterwards takes the kernel's cgroup
 		// write lock and waits for an RCU grace period: milliseconds.
-		if p.cgroup, err = cgroups.Create(c.ID, Limits(c.HostConfig)); err != nil {
+		if p.cgroup, err = cgroups.Create(c.ID, Limits(c.HostConfig)); err == nil && p.devices != nil {
+			if err = p.cgroup.AllowDevices(p.devices); err != nil {
+				p.cgroup.Destroy()
+			}
+		}
+		if err != nil {
 			specR.Close()
 			statusW.Close()
 			return nil, err
@@ -158,9 +169,10 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	spec := Spec{ID: c.ID, Hostname: c.Config.Hostname,
 		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
 		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
-		Mounts: binds(c.Mounts), Env: DefaultEnv(c.Config.Hostname, c.Config.Tty, c.Config.Env), Cwd: c.Config.WorkingDir, Args: c.Command(),
+		Mounts: binds(c.Mounts), Env: userEnv(DefaultEnv(c.Config.Hostname, c.Config.Tty, c.Config.Env), c.Config.Env, c.Config.User), Cwd: c.Config.WorkingDir, Args: c.Command(),
 		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel),
 		Volatile: c.HostConfig.AutoRemove}
+	fences.apply(&spec)
 	if cs := c.HostConfig.ConsoleSize; c.Config.Tty && cs[0] > 0 && cs[1] > 0 {
 		spec.Winsize = fmt.Sprintf("%d %d", cs[0], cs[1])
 	}
@@ -256,6 +268,9 @@ func (p *Process) prepare() error {
 	}
 	if p.cgroup == nil { // v1 (v2's was made before the clone)
 		p.cgroup, err = cgroups.Create(p.C.ID, Limits(p.C.HostConfig))
+		if err == nil && p.devices != nil {
+			err = p.cgroup.AllowDevices(p.devices)
+		}
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,20 @@ type Spec struct {
 	Tty  bool
 	// InitCwd is the container's own working directory.
 	InitCwd string
+	// Priv: the container's user and privileges (or exec -u's, exec
+	// --privileged's), taken just before execve.
+	Priv pid1.Privileges
+}
+
+// insideEnv marks the helper that nsenter(1) started inside the container.
+const insideEnv = "_MINIDOCKER_NSENTER_INSIDE"
+
+// The privileges are dropped for the thread that calls execve: the main
+// goroutine stays on it.
+func init() {
+	if len(os.Args) == 2 && os.Args[1] == "exec-helper" {
+		runtime.LockOSThread()
+	}
 }
 
 // Helper is minidocker-nsenter (or `minidocker exec-helper`). With cgo, the
@@ -44,8 +59,18 @@ func Helper() int {
 		fmt.Fprintf(os.Stderr, "minidocker: exec: reading the spec: %v\n", err)
 		return 125
 	}
-	if !Constructor {
+	inside := os.Getenv(insideEnv) == "1"
+	if !Constructor && !inside {
 		return nsenterFallback(spec)
+	}
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	home, err := pid1.Become(spec.Priv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "minidocker: exec: %v\n", err)
+		return 126
+	}
+	if !hasKey(spec.Env, "HOME") {
+		spec.Env = append(spec.Env, "HOME="+home) // as init does for the container's command
 	}
 	if spec.Cwd != "" {
 		if err := unix.Chdir(spec.Cwd); err != nil {
@@ -58,7 +83,7 @@ func Helper() int {
 		fmt.Fprintf(os.Stderr, "minidocker: exec: %v\n", err)
 		return err.(*pid1.ExitError).Code
 	}
-	if spec.Tty {
+	if spec.Tty && !inside {
 		// A terminal from the container's own /dev/pts; the master goes
 		// back to the CLI; the slave becomes stdin/out/err and, in a
 		// session of its own, the controlling terminal.
@@ -94,21 +119,59 @@ func Helper() int {
 
 // nsenterFallback is for a binary built with CGO_ENABLED=0 (no constructor):
 // util-linux's nsenter(1) does the setns(2) calls and the fork for us. We
-// are already in the cgroup, so it and the command are too.
+// are already in the cgroup, so it and the command are too. Inside, it
+// runs this same program again, from the descriptor of our own binary
+// (fd 4: /proc/self/fd/4 there is still this file), which takes the
+// container's user and privileges and becomes the command; the spec
+// comes back on fd 3.
 func nsenterFallback(spec Spec) int {
 	bin, err := exec.LookPath("nsenter")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "minidocker: exec needs cgo (build with CGO_ENABLED=1) or nsenter(1) (apt-get install util-linux)")
 		return 125
 	}
-	// --wd without a value: the working directory of the container's init,
-	// which is the container's -w (--wd=DIR would open DIR on the host).
-	args := []string{"nsenter", "--target", strconv.Itoa(spec.Pid), "--ipc", "--uts", "--net", "--pid", "--mount", "--wd", "--"}
-	if spec.Cwd != spec.InitCwd {
-		args = append(args, "/bin/sh", "-c", `cd "$0" && exec "$@"`, spec.Cwd)
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "minidocker: exec: %v\n", err)
+		return 125
 	}
-	args = append(args, spec.Args...)
-	err = unix.Exec(bin, args, spec.Env)
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "minidocker: exec: %v\n", err)
+		return 125
+	}
+	json.NewEncoder(w).Encode(spec)
+	w.Close()
+	// fd 3: the spec, fd 4: this binary, both inherited by nsenter (dup2
+	// clears close-on-exec).
+	if unix.Dup2(int(r.Fd()), 3) != nil || unix.Dup2(int(self.Fd()), 4) != nil {
+		fmt.Fprintln(os.Stderr, "minidocker: exec: dup2 failed")
+		return 125
+	}
+	// --wd without a value: the working directory of the container's init
+	// (--wd=DIR would open DIR on the host); the helper inside goes to -w.
+	args := []string{"nsenter", "--target", strconv.Itoa(spec.Pid)}
+	if differentUserNS(spec.Pid) {
+		args = append(args, "--user")
+	}
+	args = append(args, "--ipc", "--uts", "--net", "--pid", "--mount", "--wd", "--", "/proc/self/fd/4", "exec-helper")
+	err = unix.Exec(bin, args, []string{insideEnv + "=1"})
 	fmt.Fprintf(os.Stderr, "minidocker: exec %s: %v\n", strings.Join(args, " "), err)
 	return 126
+}
+
+// differentUserNS: the container has a user namespace of its own.
+func differentUserNS(pid int) bool {
+	a, err1 := os.Stat(fmt.Sprintf("/proc/%d/ns/user", pid))
+	b, err2 := os.Stat("/proc/self/ns/user")
+	return err1 == nil && err2 == nil && !os.SameFile(a, b)
+}
+
+func hasKey(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,8 @@ package nsenter
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,15 +31,29 @@ __attribute__((constructor)) static void minidocker_nsenter(void) {
 	if (pid == NULL || *pid == '\0')
 		return; // every other run of minidocker: nothing to do
 	unsetenv("_MINIDOCKER_NSENTER_PID");
+	// Not dumpable, first: from the moment we are in the container's PID
+	// namespace until execve makes us the command, no process there may
+	// open our /proc/PID/exe (the host's binary: runc's CVE-2019-5736) or
+	// ptrace us. execve of the command makes it dumpable again.
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	// Wait until the CLI has put us in the container's cgroup (fd 4 closes).
 	char b;
 	while (read(4, &b, 1) < 0 && errno == EINTR) {}
 	close(4);
 	// Open all first: after entering the mount namespace, /proc/PID is
-	// the container's /proc, where PID means something else.
-	const char *names[] = {"ipc", "uts", "net", "pid", "mnt"};
-	int fds[5];
-	for (int i = 0; i < 5; i++) {
+	// the container's /proc, where PID means something else. The user
+	// namespace comes first, when the container has one of its own
+	// (--userns=private, rootless): it owns the others, and inside it we
+	// have the capabilities that entering them needs.
+	const char *names[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
+	int fds[6], first = 1;
+	char userns[64];
+	struct stat theirs, ours;
+	snprintf(userns, sizeof userns, "/proc/%s/ns/user", pid);
+	if (stat(userns, &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
+	    (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev))
+		first = 0;
+	for (int i = first; i < 6; i++) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, names[i]);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -46,7 +62,7 @@ __attribute__((constructor)) static void minidocker_nsenter(void) {
 			_exit(125);
 		}
 	}
-	for (int i = 0; i < 5; i++) {
+	for (int i = first; i < 6; i++) {
 		if (setns(fds[i], 0) < 0) {
 			fprintf(stderr, "minidocker: exec: setns %s: %s\n", names[i], strerror(errno));
 			_exit(125);

@@ -46,6 +46,10 @@ func Main() {
 func Init() {
 	unix.CloseOnExec(3) // the user's command must not inherit them
 	unix.CloseOnExec(4)
+	// Not dumpable: no process of the container may ptrace us or open
+	// /proc/1/exe (the host's minidocker-init: CVE-2019-5736 overwrote
+	// runc's binary that way) or /proc/1/mem without CAP_SYS_PTRACE.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	status := os.NewFile(4, "status")
 	// Catch signals before the command exists: PID 1 gets no signal it has
 	// no handler for, so one sent early would be lost. These are what stop,
@@ -92,8 +96,11 @@ func Init() {
 }
 
 type initProc struct {
-	spec   Spec
-	status *os.File
+	spec     Spec
+	status   *os.File
+	id       identity       // who the command runs as (--user)
+	hostDevs map[string]int // in a user namespace: the host's device nodes, opened before pivot_root
+	sysBound bool           // the host's /sys is bound in (a user namespace without its own network)
 }
 
 func (in *initProc) trace(format string, a ...any) {
@@ -129,6 +136,9 @@ func (in *initProc) setup() (int, error) {
 			return 0, err
 		}
 	}
+	if err := in.beforePivot(); err != nil {
+		return 0, err
+	}
 	if err := in.pivotRoot(s.Merged); err != nil {
 		return 0, err
 	}
@@ -140,6 +150,9 @@ func (in *initProc) setup() (int, error) {
 		if err := loUp(); err != nil {
 			return 0, fmt.Errorf("ip link set lo up: %v", err)
 		}
+	}
+	if err := in.afterPivot(); err != nil {
+		return 0, err
 	}
 	return in.startCommand()
 }
@@ -230,17 +243,27 @@ func (in *initProc) pivotRoot(dir string) error {
 	return unix.Chdir("/")
 }
 
-// mountSpecial mounts /proc, /sys, a minimal /dev, devpts and /dev/shm.
+// region special
+// mountSpecial mounts /proc, /sys (read-only unless --privileged), a
+// minimal /dev, devpts and /dev/shm, then masks and write-protects what of
+// /proc and /sys reaches the host's kernel.
 func (in *initProc) mountSpecial() error {
+	sysFlags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if in.spec.Privileged {
+		sysFlags &^= unix.MS_RDONLY
+	}
 	for _, m := range []struct {
 		src, dst, fs string
 		flags        uintptr
 		data         string
 	}{
 		{"proc", "/proc", "proc", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
-		{"sysfs", "/sys", "sysfs", unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
+		{"sysfs", "/sys", "sysfs", sysFlags, ""},
 		{"tmpfs", "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
 	} {
+		if m.fs == "sysfs" && in.sysBound {
+			continue // the host's, bound before pivot_root (see beforePivot)
+		}
 		if err := realDir(m.dst); err != nil {
 			return err
 		}
@@ -248,17 +271,12 @@ func (in *initProc) mountSpecial() error {
 			return err
 		}
 	}
-	for _, d := range []struct {
-		name         string
-		major, minor uint32
-	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
-		path := "/dev/" + d.name
-		if err := unix.Mknod(path, unix.S_IFCHR|0666, int(unix.Mkdev(d.major, d.minor))); err != nil {
-			return fmt.Errorf("mknod %s: %v", path, err)
+	for _, dev := range in.devices() {
+		if err := in.makeDevice(dev); err != nil {
+			return err
 		}
-		os.Chmod(path, 0666)
 	}
-	in.trace("mknod /dev/{null,zero,full,random,urandom,tty}")
+	in.trace("mknod /dev/{null,zero,full,random,urandom,tty}%s", map[bool]string{true: " and the spec's devices", false: ""}[len(in.spec.Devices) > 0])
 	for _, dir := range []string{"/dev/pts", "/dev/shm"} {
 		os.Mkdir(dir, 0755) // on the fresh tmpfs: no image file can be there
 	}
@@ -272,8 +290,13 @@ func (in *initProc) mountSpecial() error {
 		"/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"} {
 		os.Symlink(target, link)
 	}
-	return nil
+	if err := in.maskPaths(); err != nil {
+		return err
+	}
+	return in.readonlyPaths()
 }
+
+// endregion special
 
 // realDir makes dir if it is missing and refuses a symlink: the image
 // decides what /proc or /sys are in its tree, and a /proc that is a link
@@ -296,18 +319,14 @@ func realDir(dir string) error {
 // region start
 // startCommand forks and execs the user's command. It stays our child: we
 // are PID 1, we wait for it, and our exit status is its exit status.
+// Just before, init takes on the command's identity and privileges for
+// all of its threads (drop), so the command inherits exactly those, and
+// init is no more than the command, as tini under `docker run --init`.
+// A build with cgo cannot change every thread (the Go runtime does not
+// know those C made): it drops them for the main thread only, which the
+// command is forked from; see cgoInit.
 func (in *initProc) startCommand() (int, error) {
 	s := in.spec
-	if s.Cwd != "" {
-		os.MkdirAll(s.Cwd, 0755) // Docker creates a missing -w directory
-		if err := unix.Chdir(s.Cwd); err != nil {
-			return 0, errorf(125, "cannot chdir to %s: %v", s.Cwd, err)
-		}
-	}
-	path, err := LookPath(s.Args[0], s.Env)
-	if err != nil {
-		return 0, err
-	}
 	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
 	if s.Tty {
 		// The terminal is made here, in the container's own devpts, so
@@ -329,18 +348,47 @@ func (in *initProc) startCommand() (int, error) {
 		defer slave.Close()
 		files = []*os.File{slave, slave, slave}
 	}
-	in.trace("exec %s", strings.Join(s.Args, " "))
-	// syscall.ForkExec, not os.StartProcess: no throwaway pidfd probe.
 	attr := &syscall.ProcAttr{Env: s.Env, Files: []uintptr{files[0].Fd(), files[1].Fd(), files[2].Fd()},
 		Sys: &syscall.SysProcAttr{Setsid: s.Tty, Setctty: s.Tty, Ctty: 0}}
+	if err := cgoInit(s); err != nil {
+		return 0, err
+	}
+	in.trace("setpriv --reuid %d --regid %d --groups %v --bounding-set ... --no-new-privs=%v  # for init and the command; seccomp: %v",
+		in.id.uid, in.id.gid, in.id.groups, s.Priv.NoNewPrivs, s.Priv.Seccomp != "")
+	if err := drop(s.Priv, in.id, allThreads); err != nil {
+		return 0, errorf(125, "cannot take the container's privileges: %v", err)
+	}
+	path, err := enter(s)
+	if err != nil {
+		return 0, err
+	}
+	in.trace("exec %s", strings.Join(s.Args, " "))
+	// syscall.ForkExec, not os.StartProcess: no throwaway pidfd probe.
 	pid, err := syscall.ForkExec(path, s.Args, attr)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return 0, errorf(127, "%s: %v", s.Args[0], &os.PathError{Op: "fork/exec", Path: path, Err: err})
-		}
-		return 0, errorf(126, "cannot run %s: %v", s.Args[0], &os.PathError{Op: "fork/exec", Path: path, Err: err})
+		return 0, execError(s.Args[0], path, err)
 	}
 	return pid, nil
+}
+
+// enter goes to the command's working directory and finds the command,
+// as the container's user (whose permissions they are).
+func enter(s Spec) (string, error) {
+	if s.Cwd != "" {
+		if err := unix.Chdir(s.Cwd); err != nil {
+			return "", errorf(125, "cannot chdir to %s: %v", s.Cwd, err)
+		}
+	}
+	return LookPath(s.Args[0], s.Env)
+}
+
+// execError is a failed execve: 127 when the program is not there, 126
+// when it cannot be run.
+func execError(name, path string, err error) error {
+	if errors.Is(err, unix.ENOENT) {
+		return errorf(127, "%s: %v", name, &os.PathError{Op: "fork/exec", Path: path, Err: err})
+	}
+	return errorf(126, "cannot run %s: %v", name, &os.PathError{Op: "fork/exec", Path: path, Err: err})
 }
 
 // endregion start

@@ -34,6 +34,23 @@ type Spec struct {
 	// Winsize is the terminal's first size, "ROWS COLS" (the client's
 	// ConsoleSize): the command starts with it, before any resize arrives.
 	Winsize string
+	// The fences (docs/10-security.md): what the command may do.
+	Priv Privileges
+	// Privileged (--privileged): /sys writable, every host device.
+	Privileged bool
+	// MaskedPaths are hidden (/dev/null or an empty tmpfs over them),
+	// ReadonlyPaths made read-only, after /proc and /sys are mounted.
+	MaskedPaths   []string
+	ReadonlyPaths []string
+	ReadonlyRoot  bool     // --read-only
+	Tmpfs         []string // --tmpfs DST:OPTIONS
+	// Devices are the nodes made in /dev beside the harmless ones:
+	// "TYPE MAJOR MINOR MODE PATH" (--device, --privileged).
+	Devices []string
+	// Userns: init runs in a user namespace of its own (--userns=private,
+	// rootless), where it may not make device nodes: they are bind-mounted
+	// from the host's /dev instead.
+	Userns bool
 }
 
 // region wire
@@ -55,6 +72,12 @@ func (s *Spec) fields() []field {
 		{"Tty", nil, nil, &s.Tty, nil}, {"NetNS", nil, nil, &s.NetNS, nil},
 		{"JoinNetNS", &s.JoinNetNS, nil, nil, nil}, {"Debug", nil, nil, &s.Debug, nil},
 		{"Volatile", nil, nil, &s.Volatile, nil}, {"Winsize", &s.Winsize, nil, nil, nil},
+		{"User", &s.Priv.User, nil, nil, nil}, {"Caps", nil, &s.Priv.Caps, nil, nil},
+		{"AddedCaps", nil, &s.Priv.AddedCaps, nil, nil}, {"NoNewPrivs", nil, nil, &s.Priv.NoNewPrivs, nil},
+		{"Seccomp", &s.Priv.Seccomp, nil, nil, nil}, {"Privileged", nil, nil, &s.Privileged, nil},
+		{"MaskedPaths", nil, &s.MaskedPaths, nil, nil}, {"ReadonlyPaths", nil, &s.ReadonlyPaths, nil, nil},
+		{"ReadonlyRoot", nil, nil, &s.ReadonlyRoot, nil}, {"Tmpfs", nil, &s.Tmpfs, nil, nil},
+		{"Devices", nil, &s.Devices, nil, nil}, {"Userns", nil, nil, &s.Userns, nil},
 	}
 }
 

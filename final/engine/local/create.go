@@ -58,6 +58,9 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 	if err := unsupported(&req.Config, &h); err != nil {
 		return nil, nil, err
 	}
+	if err := checkSecurity(&h); err != nil {
+		return nil, nil, err
+	}
 	if err := checkRestart(h.RestartPolicy, h.AutoRemove); err != nil {
 		return nil, nil, err
 	}
@@ -101,8 +104,8 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 			return nil, nil, invalid("invalid stop signal %q: %v", s, err)
 		}
 	}
-	if u := cfg.User; u != "" && u != "root" && u != "0" && u != "0:0" {
-		return nil, nil, engine.Errorf(engine.ErrNotSupported, "minidocker does not support running as user %q yet (the image's USER or --user)", u)
+	if err := checkUser(cfg.User); err != nil { // --user, or the image's USER
+		return nil, nil, err
 	}
 	if h.PublishAllPorts { // -P: every exposed port on a free host port
 		for p := range cfg.ExposedPorts {
@@ -175,8 +178,8 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 // endregion create
 
 // unsupported refuses what minidocker cannot do yet rather than ignore it:
-// a user who asks for --privileged or --cap-drop must not get a container
-// that silently lacks (or has) them. Fields a client always sends with
+// a user who asks for --restart or --link must not get a container that
+// silently lacks them. Fields a client always sends with
 // their zero value pass.
 func unsupported(cfg *types.Config, h *types.HostConfig) error {
 	var bad []string
@@ -185,13 +188,6 @@ func unsupported(cfg *types.Config, h *types.HostConfig) error {
 			bad = append(bad, what)
 		}
 	}
-	add(h.Privileged, "--privileged")
-	add(len(h.CapAdd) > 0, "--cap-add")
-	add(len(h.CapDrop) > 0, "--cap-drop")
-	add(len(h.SecurityOpt) > 0, "--security-opt")
-	add(len(h.Devices) > 0, "--device")
-	add(h.ReadonlyRootfs, "--read-only")
-	add(len(h.Tmpfs) > 0, "--tmpfs")
 	add(h.UsernsMode != "" && h.UsernsMode != "host", "--userns")
 	add(h.PidMode != "" || h.IpcMode != "" && h.IpcMode != "private" && h.IpcMode != "shareable" || h.UTSMode != "", "--pid/--ipc/--uts modes")
 	add(len(h.VolumesFrom) > 0, "--volumes-from")

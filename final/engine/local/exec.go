@@ -65,12 +65,6 @@ func (e *Engine) ExecCreate(ctx context.Context, ref string, cfg types.ExecConfi
 	if len(cfg.Cmd) == 0 {
 		return "", invalid("No exec command specified")
 	}
-	if cfg.User != "" && cfg.User != "root" && cfg.User != "0" {
-		return "", engine.Errorf(engine.ErrNotSupported, "minidocker does not support exec --user yet")
-	}
-	if cfg.Privileged {
-		return "", engine.Errorf(engine.ErrNotSupported, "minidocker does not support exec --privileged yet")
-	}
 	id := state.NewID()
 	e.mu.Lock()
 	e.execs[id] = &execState{id: id, containerID: c.ID, cfg: cfg}
@@ -181,7 +175,7 @@ func (e *Engine) ExecStart(ctx context.Context, id string, s engine.Streams) err
 		copying.Add(1)
 		go func() { defer copying.Done(); io.Copy(s.Stdout, m) }()
 	}
-	code, err := container.Exec(c, x.cfg.Cmd, x.cfg.Env, x.cfg.WorkingDir, x.cfg.Tty, stdio, onPty, s.Signal)
+	code, err := container.Exec(c, x.cfg.Cmd, x.cfg.Env, x.cfg.WorkingDir, x.cfg.Tty, stdio, onPty, s.Signal, x.cfg.User, x.cfg.Privileged)
 	for _, f := range closeAfter {
 		f.Close()
 	}
