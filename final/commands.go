@@ -979,6 +979,7 @@ func infoCmd(c *cli.Context) error {
 	fmt.Printf("Containers: %d\n Running: %d\n Paused: %d\n Stopped: %d\nImages: %d\nServer Version: %s\nStorage Driver: %s\nLogging Driver: %s\nCgroup Version: %s\nDefault Bridge: %s\nKernel Version: %s\nOperating System: %s\nCPUs: %d\nTotal Memory: %s\nMinidocker Root Dir: %s\n",
 		in.Containers, in.ContainersRunning, in.ContainersPaused, in.ContainersStopped, in.Images, in.ServerVersion, in.Driver, in.LoggingDriver, in.CgroupVersion,
 		bridge, in.KernelVersion, in.OperatingSystem, in.NCPU, binSize(uint64(in.MemTotal)), in.DockerRootDir)
+	printSecurityOptions(in.SecurityOptions)
 	return nil
 }
 

@@ -59,3 +59,23 @@ func securityRequest(c *cli.Context, h *types.HostConfig) error {
 	}
 	return nil
 }
+
+// printSecurityOptions prints info's SecurityOptions as `docker info`
+// does: "name=seccomp,profile=builtin" is "seccomp" with " Profile: builtin".
+func printSecurityOptions(opts []string) {
+	if len(opts) == 0 {
+		return
+	}
+	fmt.Println("Security Options:")
+	for _, o := range opts {
+		for i, kv := range strings.Split(o, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch {
+			case i == 0 && k == "name":
+				fmt.Println(" " + v)
+			default:
+				fmt.Printf("  %s%s: %s\n", strings.ToUpper(k[:1]), k[1:], v)
+			}
+		}
+	}
+}

@@ -323,6 +323,7 @@ type ContainerJSON struct {
 	Mounts          []MountPoint     `json:"Mounts"`
 	Config          *Config          `json:"Config"`
 	NetworkSettings *NetworkSettings `json:"NetworkSettings"`
+	Security        *SecurityInfo    `json:"Security,omitempty"` // minidocker's own
 }
 
 // ContainerWaitResponse is the body POST /containers/{id}/wait ends with.

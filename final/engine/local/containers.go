@@ -272,6 +272,7 @@ func (e *Engine) ContainerInspect(ctx context.Context, ref string) (*types.Conta
 		HostConfig: &hc, Config: &cfg, NetworkSettings: ns, Mounts: mountPoints(c),
 		GraphDriver: types.GraphDriver{Name: "overlay", Data: map[string]string{"UpperDir": filepath.Join(dir, "upper"),
 			"WorkDir": filepath.Join(dir, "work"), "MergedDir": filepath.Join(dir, "merged")}}}
+	j.Security = securityInfo(c)
 	return j, nil
 }
 

@@ -172,7 +172,7 @@ func (e *Engine) Info(ctx context.Context) (*types.Info, error) {
 		OperatingSystem: osName, OSType: "linux", Architecture: arch, NCPU: runtime.NumCPU(),
 		MemTotal: int64(si.Totalram) * int64(si.Unit), DockerRootDir: state.Root,
 		Runtimes: map[string]struct{ Path string }{"minidocker": {Path: "minidocker init"}}, DefaultRuntime: "minidocker",
-		LiveRestoreEnabled: true, SecurityOptions: []string{}, Warnings: []string{}}
+		LiveRestoreEnabled: true, SecurityOptions: e.securityOptions(), Warnings: []string{}}
 	in.Swarm.LocalNodeState = "inactive"
 	return in, nil
 }

@@ -3,6 +3,7 @@
 package local
 
 import (
+	"github.com/minidocker/build-your-own-docker/final/state"
 	"strings"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
@@ -35,4 +36,28 @@ func checkUser(user string) error {
 		return invalid("invalid --user %q: use NAME|UID[:GROUP|GID]", user)
 	}
 	return nil
+}
+
+// securityInfo is inspect's Security: the fences as the container's init
+// gets them.
+func securityInfo(c *state.Container) *types.SecurityInfo {
+	set, err := security.Decide(c.HostConfig, container.HostCaps())
+	if err != nil {
+		return nil
+	}
+	info := &types.SecurityInfo{Capabilities: set.Caps, Seccomp: set.Seccomp, NoNewPrivileges: set.NoNewPrivileges,
+		MaskedPaths: set.MaskedPaths, ReadonlyPaths: set.ReadonlyPaths, UsernsMode: "host"}
+	if info.Capabilities == nil {
+		info.Capabilities = []string{}
+	}
+	if prog, err := set.Filter(container.KernelRelease()); err == nil && prog != nil {
+		info.SeccompInstructions = len(prog.Instructions)
+	}
+	return info
+}
+
+// securityOptions are info's SecurityOptions, as dockerd lists its own:
+// the docker CLI prints each "name=X,k=v" as a heading and its values.
+func (e *Engine) securityOptions() []string {
+	return []string{"name=seccomp,profile=builtin", "name=no-new-privileges"}
 }
