@@ -66,7 +66,10 @@ func lookupUser(spec string) (identity, error) {
 		}
 		id.gid = gid
 	}
-	if found { // a user the image knows: the groups that list it
+	// Supplementary groups: the primary one (as runc and Docker give it),
+	// then, for a user the image knows, the groups that list it.
+	id.groups = []uint32{id.gid}
+	if found {
 		for _, f := range groups {
 			if len(f) < 4 {
 				continue

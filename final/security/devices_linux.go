@@ -51,12 +51,12 @@ func Devices(maps []types.DeviceMapping) ([]Device, error) {
 		if strings.Trim(access, "rwm") != "" {
 			return nil, fmt.Errorf("invalid --device %s: permissions %q: use r, w and m", m.PathOnHost, access)
 		}
-		if !strings.HasPrefix(filepath.Clean(dst), "/dev/") || strings.ContainsAny(dst, " \t\n") {
-			return nil, fmt.Errorf("invalid --device %s: the container's path %q must be under /dev/", m.PathOnHost, dst)
-		}
 		d, err := hostDevice(m.PathOnHost)
 		if err != nil {
 			return nil, fmt.Errorf("invalid --device %s: %v", m.PathOnHost, err)
+		}
+		if !strings.HasPrefix(filepath.Clean(dst), "/dev/") || strings.ContainsAny(dst, " \t\n") {
+			return nil, fmt.Errorf("invalid --device %s: the container's path %q must be under /dev/", m.PathOnHost, dst)
 		}
 		d.Path, d.Access = filepath.Clean(dst), access
 		out = append(out, d)
