@@ -17,6 +17,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/engine/local"
 	"github.com/minidocker/build-your-own-docker/final/image"
+	"github.com/minidocker/build-your-own-docker/final/security"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -30,6 +31,7 @@ func daemonCommand() *cli.Command {
 		&cli.StringFlag{Name: "tlscacert", Usage: "the CA that signs the clients' certificates"},
 		&cli.StringFlag{Name: "tlscert", Usage: "the daemon's certificate"},
 		&cli.StringFlag{Name: "tlskey", Usage: "the daemon's key"},
+		&cli.StringFlag{Name: "userns-remap", Usage: "default: every container gets a user namespace of its own (its root is an unprivileged uid here) unless it asks --userns=host", EnvVars: []string{"MINIDOCKER_USERNS_REMAP"}},
 	}}
 }
 
@@ -46,6 +48,10 @@ func daemonCmd(c *cli.Context) error {
 	}
 	eng := local.New(Version, true)
 	eng.Insecure = c.StringSlice("insecure-registry")
+	if r := c.String("userns-remap"); r != "" && r != "default" && r != security.RemapUser {
+		return fmt.Errorf("invalid --userns-remap %q: minidocker knows only default (the %s ranges of /etc/subuid and /etc/subgid)", r, security.RemapUser)
+	}
+	eng.UsernsRemap = c.String("userns-remap")
 	logger := log.New(os.Stderr, "minidocker daemon: ", 0)
 	restore(eng, logger)
 	container.KeepSpare() // a monitor started ahead: see container.StartMonitor

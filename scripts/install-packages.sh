@@ -20,6 +20,7 @@ pkgs=(
   docker-registry # the Distribution registry: pull and push are tested against it (chapter 11)
   skopeo         # copies and inspects images in registries and OCI layouts: the tests' second opinion
   umoci          # writes OCI image layouts layer by layer: the tests' images with whiteouts
+  uidmap         # newuidmap/newgidmap: a rootless user's subordinate ids (docs/10-security.md)
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -40,8 +41,21 @@ if ! command -v docker >/dev/null || ! command -v dockerd >/dev/null; then
   pkgs+=(docker.io)
 fi
 
-# The group that may use the daemon's socket (0660 root:minidocker).
-group_ready() { getent group minidocker >/dev/null || groupadd --system minidocker; }
+# The group that may use the daemon's socket (0660 root:minidocker), and
+# the uids and gids of --userns=private: a range of 65536 for "minidocker"
+# in /etc/subuid and /etc/subgid (as Docker's dockremap), from 100000 or
+# after every range already there.
+group_ready() {
+  getent group minidocker >/dev/null || groupadd --system minidocker
+  local f start
+  for f in /etc/subuid /etc/subgid; do
+    touch "$f"
+    grep -q '^minidocker:' "$f" && continue
+    start=$(awk -F: 'NF == 3 && $2 + $3 > max { max = $2 + $3 } END { print (max > 100000 ? max : 100000) }' "$f")
+    echo "minidocker:$start:65536" >>"$f"
+    echo "install-packages: $f: minidocker:$start:65536 (--userns=private)"
+  done
+}
 
 missing=()
 for p in "${pkgs[@]}"; do

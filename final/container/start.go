@@ -33,6 +33,7 @@ type Process struct {
 	image  *image.Image
 	// devices: the device fence's rules for the cgroup (nil: every device)
 	devices []cgroups.DeviceRule
+	userns  *userns // --userns=private, else nil
 }
 
 // Limits turns the record's HostConfig into cgroup limits.
@@ -74,7 +75,11 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{C: c, devices: fences.rules}
+	uns, err := usernsOf(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{C: c, devices: fences.rules, userns: uns}
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -111,9 +116,14 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 			Pdeathsig: unix.SIGKILL,
 		},
 	}
+	if uns != nil {
+		uns.clone(&flags, attr.Sys)
+		attr.Sys.Cloneflags = uintptr(flags)
+	}
 	prog := initProgram()
-	trace("unshare --uts --pid --ipc --mount%s --fork %s init %s  # clone(%s) + execve",
-		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], prog, c.ID[:12], cloneNames(flags))
+	trace("unshare --uts --pid --ipc --mount%s%s --fork %s init %s  # clone(%s) + execve",
+		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], map[bool]string{true: " --user --map-users=0:" + fmt.Sprint(uidStart(uns)) + ":65536", false: ""}[uns != nil],
+		prog, c.ID[:12], cloneNames(flags))
 	// While clone(2) makes the namespaces and the child execs (ForkExec
 	// returns only then), make the directories and the cgroup. syscall's
 	// ForkExec, not os/exec: os/exec first forks a throwaway child to probe
@@ -166,13 +176,22 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 			return nil, p.abort(err)
 		}
 	}
+	lower := p.image.LowerDirs()
+	var layerFds []int
+	if uns != nil {
+		if lower, layerFds, err = uns.layers(p.image, dir, pid); err != nil {
+			return nil, p.abort(err)
+		}
+		defer closeAll(layerFds)
+	}
 	spec := Spec{ID: c.ID, Hostname: c.Config.Hostname,
-		Lower: append([]string{filepath.Join(dir, "init")}, p.image.LowerDirs()...),
+		Lower: append([]string{filepath.Join(dir, "init")}, lower...),
 		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"),
 		Mounts: binds(c.Mounts), Env: userEnv(DefaultEnv(c.Config.Hostname, c.Config.Tty, c.Config.Env), c.Config.Env, c.Config.User), Cwd: c.Config.WorkingDir, Args: c.Command(),
 		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel),
 		Volatile: c.HostConfig.AutoRemove}
 	fences.apply(&spec)
+	spec.Userns, spec.IdmapLayers = uns != nil, len(layerFds) > 0
 	if cs := c.HostConfig.ConsoleSize; c.Config.Tty && cs[0] > 0 && cs[1] > 0 {
 		spec.Winsize = fmt.Sprintf("%d %d", cs[0], cs[1])
 	}
@@ -186,6 +205,9 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	}
 	if err := writeInitLayer(c, ip, mode); err != nil {
 		return nil, p.abort(err)
+	}
+	if uns != nil {
+		uns.ownInitLayer(dir)
 	}
 	// Recorded before init may start the command: from its first output
 	// on, ps and a crash recovery know the PID (and start time) to check.
@@ -212,6 +234,11 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	}
 	if mode.Kind == "bridge" && mode.Name != "bridge" {
 		refreshHosts(mode.Name) // user networks: the neighbours learn our name, we theirs
+	}
+	if len(layerFds) > 0 { // the idmapped layers, for init to attach (see userns.layers)
+		if err := unix.Sendmsg(statusR, []byte("layers"), unix.UnixRights(layerFds...), nil, 0); err != nil {
+			return nil, p.abort(fmt.Errorf("sending the layers to init: %v", err))
+		}
 	}
 	_, err = specW.Write(spec.Encode())
 	specW.Close()
@@ -263,6 +290,11 @@ func (p *Process) prepare() error {
 	}
 	for _, d := range []string{"upper", "work", "merged", "init/etc"} {
 		if err := os.MkdirAll(filepath.Join(state.Dir(p.C.ID), d), 0755); err != nil {
+			return err
+		}
+	}
+	if p.userns != nil {
+		if err := p.userns.ownDirs(state.Dir(p.C.ID)); err != nil {
 			return err
 		}
 	}

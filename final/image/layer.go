@@ -371,6 +371,7 @@ func removeLayer(id string) {
 	trace("rm -rf %s", LayerDir(id))
 	os.Remove(layerMeta(id))
 	os.RemoveAll(LayerDir(id))
+	removeShifted(id)
 }
 
 // CheckLayerCount refuses an image with more layers than a container's

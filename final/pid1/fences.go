@@ -126,15 +126,17 @@ func (in *initProc) tmpfs(root int, entry string) error {
 // mknod(2) is refused (a device is the host's, whoever its owner inside):
 // the host's node is bind-mounted onto an empty file instead, from the
 // descriptor opened before pivot_root (hostDevs).
-func (in *initProc) makeDevice(dev string) error {
-	typ, major, minor, mode, path, _, err := parseDevice(dev)
+func (in *initProc) makeDevice(root, dev string) error {
+	typ, major, minor, mode, name, _, err := parseDevice(dev)
 	if err != nil {
 		return err
 	}
+	fd, bind := in.hostDevs[name]
+	path := root + name
 	if err := os.MkdirAll(filepath.Dir(path), 0755); err != nil {
 		return err
 	}
-	if fd, ok := in.hostDevs[path]; ok {
+	if bind {
 		if err := os.WriteFile(path, nil, 0644); err != nil {
 			return err
 		}
@@ -195,9 +197,10 @@ func (in *initProc) devices() []string {
 // region pivot
 // beforePivot does what needs the host's tree, still visible: --tmpfs
 // mounts (resolved inside the container's root, as volumes are), and in
-// a user namespace the host's device nodes, and its /sys when the
-// container shares a network namespace it does not own (sysfs is then
-// refused to it: runc binds the host's the same way).
+// a user namespace all of /proc, /sys and /dev: the kernel lets a user
+// namespace mount proc or sysfs only while one it can see whole is
+// mounted in its mount namespace (mount_too_revealing), and bind the
+// host's device nodes only while their mount is still there.
 func (in *initProc) beforePivot() error {
 	s := in.spec
 	root, err := unix.Open(s.Merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -216,14 +219,7 @@ func (in *initProc) beforePivot() error {
 	if err := in.openHostDevices(); err != nil {
 		return err
 	}
-	if !s.NetNS {
-		in.trace("mount --rbind -o ro /sys %s/sys  # sysfs of a network namespace we do not own", s.Merged)
-		if err := unix.Mount("/sys", filepath.Join(s.Merged, "sys"), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind /sys: %v", err)
-		}
-		in.sysBound = true
-	}
-	return nil
+	return in.mountSpecial(s.Merged)
 }
 
 // afterPivot, inside the container's root: the user (from its own
@@ -275,3 +271,38 @@ func mkdirOwned(dir string, id identity) error {
 }
 
 // endregion pivot
+
+// region attach
+// attachLayers receives the idmapped mounts of the image's layers (made by
+// the parent: open_tree + mount_setattr, detached) and attaches each, in
+// our own mount namespace, on its mount point: move_mount(2), the new
+// mount API's `mount --move`. overlayfs takes only attached mounts as
+// layers.
+func (in *initProc) attachLayers() error {
+	points := in.spec.Lower[1:]
+	buf, oob := make([]byte, 16), make([]byte, unix.CmsgSpace(4*len(points)))
+	n, oobn, _, _, err := unix.Recvmsg(int(in.status.Fd()), buf, oob, 0)
+	if err != nil || string(buf[:n]) != "layers" {
+		return fmt.Errorf("receiving the idmapped layers: %v", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return fmt.Errorf("receiving the idmapped layers: %v", err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != len(points) {
+		return fmt.Errorf("receiving the idmapped layers: %d of %d (%v)", len(fds), len(points), err)
+	}
+	for i, fd := range fds {
+		unix.CloseOnExec(fd)
+		in.trace("mount --move /proc/self/fd/%d %s  # move_mount(MOVE_MOUNT_F_EMPTY_PATH): an idmapped layer", fd, points[i])
+		err := unix.MoveMount(fd, "", unix.AT_FDCWD, points[i], unix.MOVE_MOUNT_F_EMPTY_PATH)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("attach the idmapped layer %s: %v", points[i], err)
+		}
+	}
+	return nil
+}
+
+// endregion attach

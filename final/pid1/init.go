@@ -100,7 +100,6 @@ type initProc struct {
 	status   *os.File
 	id       identity       // who the command runs as (--user)
 	hostDevs map[string]int // in a user namespace: the host's device nodes, opened before pivot_root
-	sysBound bool           // the host's /sys is bound in (a user namespace without its own network)
 }
 
 func (in *initProc) trace(format string, a ...any) {
@@ -122,6 +121,11 @@ func (in *initProc) setup() (int, error) {
 	if err := in.mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
 		return 0, err
 	}
+	if s.IdmapLayers {
+		if err := in.attachLayers(); err != nil {
+			return 0, err
+		}
+	}
 	// The layers, stacked: the image's read-only layers and the init layer
 	// below, the container's writable layer on top (copy-on-write). run
 	// --rm's container layer is deleted at exit, so it need not reach the
@@ -142,7 +146,12 @@ func (in *initProc) setup() (int, error) {
 	if err := in.pivotRoot(s.Merged); err != nil {
 		return 0, err
 	}
-	if err := in.mountSpecial(); err != nil {
+	if !s.Userns {
+		if err := in.mountSpecial(""); err != nil {
+			return 0, err
+		}
+	}
+	if err := in.protectPaths(); err != nil {
 		return 0, err
 	}
 	if s.NetNS {
@@ -245,9 +254,11 @@ func (in *initProc) pivotRoot(dir string) error {
 
 // region special
 // mountSpecial mounts /proc, /sys (read-only unless --privileged), a
-// minimal /dev, devpts and /dev/shm, then masks and write-protects what of
-// /proc and /sys reaches the host's kernel.
-func (in *initProc) mountSpecial() error {
+// minimal /dev, devpts and /dev/shm under root: "" after pivot_root; the
+// container's root before it, in a user namespace (see beforePivot). In
+// a user namespace that does not own its network namespace (--network
+// host), sysfs is refused: the host's /sys is bound instead, as runc does.
+func (in *initProc) mountSpecial(root string) error {
 	sysFlags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	if in.spec.Privileged {
 		sysFlags &^= unix.MS_RDONLY
@@ -261,35 +272,46 @@ func (in *initProc) mountSpecial() error {
 		{"sysfs", "/sys", "sysfs", sysFlags, ""},
 		{"tmpfs", "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
 	} {
-		if m.fs == "sysfs" && in.sysBound {
-			continue // the host's, bound before pivot_root (see beforePivot)
-		}
-		if err := realDir(m.dst); err != nil {
+		dst := root + m.dst
+		if err := realDir(dst); err != nil {
 			return err
 		}
-		if err := in.mount(m.src, m.dst, m.fs, m.flags, m.data); err != nil {
+		var err error
+		if m.fs == "sysfs" && in.spec.Userns && !in.spec.NetNS {
+			in.trace("mount --rbind /sys %s  # sysfs of a network namespace we do not own", dst)
+			err = unix.Mount("/sys", dst, "", unix.MS_BIND|unix.MS_REC, "")
+		} else {
+			err = in.mount(m.src, dst, m.fs, m.flags, m.data)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	for _, dev := range in.devices() {
-		if err := in.makeDevice(dev); err != nil {
+		if err := in.makeDevice(root, dev); err != nil {
 			return err
 		}
 	}
 	in.trace("mknod /dev/{null,zero,full,random,urandom,tty}%s", map[bool]string{true: " and the spec's devices", false: ""}[len(in.spec.Devices) > 0])
 	for _, dir := range []string{"/dev/pts", "/dev/shm"} {
-		os.Mkdir(dir, 0755) // on the fresh tmpfs: no image file can be there
+		os.Mkdir(root+dir, 0755) // on the fresh tmpfs: no image file can be there
 	}
-	if err := in.mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+	if err := in.mount("devpts", root+"/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
 		return err
 	}
-	if err := in.mount("shm", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+	if err := in.mount("shm", root+"/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
 		return err
 	}
 	for link, target := range map[string]string{"/dev/ptmx": "pts/ptmx", "/dev/fd": "/proc/self/fd",
 		"/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"} {
-		os.Symlink(target, link)
+		os.Symlink(target, root+link)
 	}
+	return nil
+}
+
+// protectPaths masks and write-protects what of /proc and /sys reaches
+// the host's kernel (after pivot_root: the paths are the container's).
+func (in *initProc) protectPaths() error {
 	if err := in.maskPaths(); err != nil {
 		return err
 	}

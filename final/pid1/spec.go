@@ -51,6 +51,10 @@ type Spec struct {
 	// rootless), where it may not make device nodes: they are bind-mounted
 	// from the host's /dev instead.
 	Userns bool
+	// IdmapLayers: the image's layers (Lower after the init layer) come as
+	// idmapped mounts, their descriptors in a "layers" message on fd 4;
+	// init attaches each on its Lower path (move_mount) before the overlay.
+	IdmapLayers bool
 }
 
 // region wire
@@ -78,6 +82,7 @@ func (s *Spec) fields() []field {
 		{"MaskedPaths", nil, &s.MaskedPaths, nil, nil}, {"ReadonlyPaths", nil, &s.ReadonlyPaths, nil, nil},
 		{"ReadonlyRoot", nil, nil, &s.ReadonlyRoot, nil}, {"Tmpfs", nil, &s.Tmpfs, nil, nil},
 		{"Devices", nil, &s.Devices, nil, nil}, {"Userns", nil, nil, &s.Userns, nil},
+		{"IdmapLayers", nil, nil, &s.IdmapLayers, nil},
 	}
 }
 

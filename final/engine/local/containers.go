@@ -557,6 +557,9 @@ func (e *Engine) ContainerCommit(ctx context.Context, ref string, opts engine.Co
 	if err != nil {
 		return "", err
 	}
+	if err := unshiftCommit(c, im); err != nil {
+		return "", err
+	}
 	return "sha256:" + im.ID, nil
 }
 

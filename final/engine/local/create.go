@@ -58,6 +58,9 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 	if err := unsupported(&req.Config, &h); err != nil {
 		return nil, nil, err
 	}
+	if err := e.checkUserns(&h); err != nil {
+		return nil, nil, err
+	}
 	if err := checkSecurity(&h); err != nil {
 		return nil, nil, err
 	}
@@ -150,6 +153,8 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 		if m.Type != "volume" {
 			continue
 		}
+		_, known := volume.Get(m.Name)
+		fresh := m.Name == "" || known != nil
 		v, err := volume.Create(m.Name, nil)
 		if err != nil {
 			return nil, nil, invalid("%v", err)
@@ -157,6 +162,11 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 		mounts[i].Name, mounts[i].Source = v.Name, volume.Data(v.Name)
 		if err := volume.Seed(v.Name, im, m.Destination); err != nil {
 			return nil, nil, err
+		}
+		if fresh { // a volume made now, for a container with a user namespace: its root's
+			if err := ownVolume(v.Name, h); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	c.Mounts = mounts
@@ -188,7 +198,6 @@ func unsupported(cfg *types.Config, h *types.HostConfig) error {
 			bad = append(bad, what)
 		}
 	}
-	add(h.UsernsMode != "" && h.UsernsMode != "host", "--userns")
 	add(h.PidMode != "" || h.IpcMode != "" && h.IpcMode != "private" && h.IpcMode != "shareable" || h.UTSMode != "", "--pid/--ipc/--uts modes")
 	add(len(h.VolumesFrom) > 0, "--volumes-from")
 	add(len(h.Links) > 0, "--link")

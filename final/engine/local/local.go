@@ -39,13 +39,18 @@ type Engine struct {
 	// unchecked (--insecure-registry); loopback ones always are.
 	Insecure []string
 
+	// UsernsRemap is Docker's daemon option: "default" gives every
+	// container a user namespace of its own unless it asks --userns=host
+	// (MINIDOCKER_USERNS_REMAP, or the daemon's --userns-remap).
+	UsernsRemap string
+
 	mu    sync.Mutex
 	execs map[string]*execState // exec instances (exec create, start, inspect)
 }
 
 // New returns a local engine.
 func New(version string, daemon bool) *Engine {
-	return &Engine{Release: version, Daemon: daemon, execs: map[string]*execState{}}
+	return &Engine{Release: version, Daemon: daemon, execs: map[string]*execState{}, UsernsRemap: os.Getenv("MINIDOCKER_USERNS_REMAP")}
 }
 
 var _ engine.Engine = (*Engine)(nil)
