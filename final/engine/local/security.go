@@ -122,7 +122,7 @@ func ownVolume(name string, h types.HostConfig) error {
 	if err := unix.Stat(data, &st); err != nil || st.Uid != 0 {
 		return err // not root's: shifted already, or the user's own
 	}
-	for d := filepath.Dir(data); d != filepath.Dir(filepath.Dir(data)); d = filepath.Dir(d) {
+	for _, d := range []string{filepath.Dir(filepath.Dir(data)), filepath.Dir(data)} {
 		os.Chmod(d, 0711) // volumes/ and volumes/NAME: reachable, not listable
 	}
 	return archive.Shift(data, int64(uids.Start), int64(gids.Start))
