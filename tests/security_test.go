@@ -244,6 +244,29 @@ func TestSecurityUser(t *testing.T) {
 			t.Errorf("--user app: want %q in %q", want, r.stdout)
 		}
 	}
+	// The image's USER, honoured as --user is (and --user wins), in run and exec.
+	tarball := filepath.Join(t.TempDir(), "user.tar")
+	if out, err := exec.Command("tar", "-C", dir, "-cf", tarball, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	mustRun(t, md, "import", "--change", "USER app", tarball, "mdt-users-app")
+	t.Cleanup(func() { exec.Command(md, "rmi", "mdt-users-app").Run() })
+	r = mustRun(t, md, "run", "--rm", "--network", "none", "mdt-users-app", "sh", "-c", `echo "$(id -u) HOME=$HOME"`)
+	if strings.TrimSpace(r.stdout) != "1000 HOME=/home/app" {
+		t.Errorf("the image's USER app: %q", r.stdout)
+	}
+	if r = mustRun(t, md, "run", "--rm", "--network", "none", "--user", "root", "mdt-users-app", "id", "-u"); strings.TrimSpace(r.stdout) != "0" {
+		t.Errorf("--user root over the image's USER: %q", r.stdout)
+	}
+	runReady(t, md, "mdt-users-app", "--network", "none", "mdt-users-app", "sh", "-c", "echo ready; exec sleep 60")
+	r = mustRun(t, md, "exec", "mdt-users-app", "sh", "-c", `echo "$(id -u) HOME=$HOME"`)
+	if strings.TrimSpace(r.stdout) != "1000 HOME=/home/app" {
+		t.Errorf("exec in a container of the image's USER app: %q", r.stdout)
+	}
+	if r = mustRun(t, md, "exec", "-u", "0", "mdt-users-app", "sh", "-c", `echo "$(id -u) HOME=$HOME"`); strings.TrimSpace(r.stdout) != "0 HOME=/root" {
+		t.Errorf("exec -u 0: %q", r.stdout)
+	}
+	mustRun(t, md, "rm", "-f", "mdt-users-app")
 	r = mustRun(t, md, "run", "--rm", "--network", "none", "--user", "4321:50", img, "id")
 	if strings.TrimSpace(r.stdout) != "uid=4321 gid=50(staff) groups=50(staff)" { // a uid the image does not know: only the gid
 		t.Errorf("--user 4321:50: %q", r.stdout)
