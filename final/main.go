@@ -23,12 +23,15 @@ import (
 	"os"
 	"strings"
 
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/engine/local"
 	"github.com/minidocker/build-your-own-docker/final/engine/remote"
 	"github.com/minidocker/build-your-own-docker/final/nsenter"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
+	"github.com/minidocker/build-your-own-docker/final/rootless"
+	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 )
@@ -37,6 +40,7 @@ import (
 const Version = "0.9.0"
 
 func main() {
+	rootless.Continue() // the re-executed rootless minidocker, waiting for its maps (package rootless)
 	// The hidden roles of this same binary, dispatched before anything else:
 	// they run on every container start, so they stay cheap.
 	if len(os.Args) > 2 || (len(os.Args) == 2 && os.Args[1] == "exec-helper") {
@@ -45,6 +49,9 @@ func main() {
 			pid1.Main()
 		case "monitor": // the per-container monitor (run -d, start, the daemon)
 			setupLogging(os.Getenv("MINIDOCKER_DEBUG") != "")
+			if rootless.On() {
+				cgroups.Rootless()
+			}
 			os.Exit(container.Monitor(os.Args[2]))
 		case "exec-helper": // `exec`'s helper when minidocker-nsenter is not beside us
 			os.Exit(nsenter.Helper())
@@ -112,8 +119,8 @@ func chooseEngine(c *cli.Context) error {
 		host = os.Getenv("DOCKER_HOST")
 	}
 	if host == "" || c.Args().First() == "daemon" {
-		if os.Geteuid() != 0 {
-			return errors.New("must run as root: namespaces, mounts and cgroups need it; try `sudo minidocker ...`, or talk to a daemon with -H unix:///run/minidocker.sock")
+		if err := goRootless(c.Args().First()); err != nil {
+			return err
 		}
 		l := local.New(Version, false)
 		l.Insecure = c.StringSlice("insecure-registry")
@@ -130,6 +137,37 @@ func chooseEngine(c *cli.Context) error {
 }
 
 // endregion choose
+
+// region gorootless
+// goRootless: as an ordinary user, the local engine runs rootless
+// (package rootless, docs/10-security.md): every command re-executes
+// itself in a user namespace of its own, where the user is root, except
+// exec, which stays the user: the container's namespaces belong to the
+// user namespace its run made, and only the user outside (its owner) may
+// enter it; another one made for exec could not. The containers' cgroups
+// are the delegated ones, or none.
+func goRootless(command string) error {
+	if os.Geteuid() == 0 && !rootless.On() {
+		return nil // root: the host's minidocker
+	}
+	if command == "daemon" {
+		return errors.New("the daemon runs as root (a rootless daemon is not supported); as a user, run minidocker's commands directly (rootless) or talk to a daemon with -H unix:///run/minidocker.sock")
+	}
+	if os.Geteuid() != 0 {
+		root, err := rootless.Root()
+		if err != nil {
+			return err
+		}
+		state.Root = root
+		if command != "exec" {
+			return rootless.Enter() // returns only if it could not
+		}
+	}
+	cgroups.Rootless()
+	return nil
+}
+
+// endregion gorootless
 
 func newApp() *cli.App {
 	app := &cli.App{

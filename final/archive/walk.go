@@ -172,20 +172,28 @@ func xattrs(fd int, opaque bool) map[string]string {
 // relative to the root (bin/busybox, not ./bin/busybox), owners as
 // numbers, hard links once, file capabilities and user xattrs as PAX
 // records, read with walk (never following the tree's symlinks).
-func Tar(w io.Writer, dir string) error { return writeTar(w, dir, false) }
+func Tar(w io.Writer, dir string) error { return writeTar(w, dir, false, false) }
 
 // TarLayer writes a container's upper directory as a layer tarball:
 // overlayfs's whiteouts become Docker's again (a 0/0 character device NAME
 // is an empty file .wh.NAME; a directory marked trusted.overlay.opaque=y
 // gets an entry .wh..wh..opq), the other way round from Extract.
-func TarLayer(w io.Writer, dir string) error { return writeTar(w, dir, true) }
+func TarLayer(w io.Writer, dir string) error { return writeTar(w, dir, true, false) }
 
-func writeTar(w io.Writer, dir string, layer bool) error {
+// TarRootOwned is Tar with every entry root's: a tree of the host's root
+// read from a user namespace (rootless), where owners the namespace does
+// not map look like the overflow uid, 65534.
+func TarRootOwned(w io.Writer, dir string) error { return writeTar(w, dir, false, true) }
+
+func writeTar(w io.Writer, dir string, layer, rootOwned bool) error {
 	tw := tar.NewWriter(w)
 	links := map[[2]uint64]string{} // (dev, inode) -> first name, for hard links
 	err := walk(dir, func(n *node) error {
 		h := &tar.Header{Name: n.rel, Mode: int64(n.st.Mode & 07777), Uid: int(n.st.Uid), Gid: int(n.st.Gid),
 			ModTime: time.Unix(n.st.Mtim.Unix()).UTC(), Format: tar.FormatPAX}
+		if rootOwned {
+			h.Uid, h.Gid = 0, 0
+		}
 		opaque := false
 		switch n.kind() {
 		case unix.S_IFDIR:

@@ -17,8 +17,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Mount is where the cgroup filesystems are (MINIDOCKER_CGROUP_ROOT overrides).
-var Mount = "/sys/fs/cgroup"
+// Mount is where the cgroup filesystems are (MINIDOCKER_CGROUP_ROOT
+// overrides: e.g. a hybrid host's v2 tree, /sys/fs/cgroup/unified).
+var Mount = mountDir()
+
+func mountDir() string {
+	if d := os.Getenv("MINIDOCKER_CGROUP_ROOT"); d != "" {
+		return d
+	}
+	return "/sys/fs/cgroup"
+}
 
 func trace(format string, a ...any) {
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {
@@ -69,8 +77,11 @@ type Cgroup struct {
 // Open describes the cgroup of a container without touching the kernel.
 func Open(id string, cpuset bool) *Cgroup {
 	cg := &Cgroup{Name: "minidocker-" + id[:12], V2: V2(), Dirs: map[string]string{}}
+	if none { // rootless without delegation: no directory, every method a no-op
+		return cg
+	}
 	if cg.V2 {
-		cg.Dirs[""] = filepath.Join(Mount, cg.Name)
+		cg.Dirs[""] = filepath.Join(parentDir(), cg.Name)
 		return cg
 	}
 	for _, c := range v1Controllers {
@@ -104,6 +115,12 @@ func Open(id string, cpuset bool) *Cgroup {
 // Create makes the group and writes the limits, before any process is in it.
 func Create(id string, l Limits) (*Cgroup, error) {
 	cg := Open(id, l.CpusetCpus != "")
+	if none {
+		if !l.Empty() {
+			return nil, fmt.Errorf("rootless: %s: the container cannot have limits (-m, --cpus, --pids-limit...) here; without them it runs in none", noneWhy)
+		}
+		return cg, nil
+	}
 	if cg.V2 {
 		return cg, cg.createV2(l)
 	}
@@ -111,7 +128,11 @@ func Create(id string, l Limits) (*Cgroup, error) {
 }
 
 func (cg *Cgroup) createV2(l Limits) error {
-	if err := enableV2(l.CpusetCpus != ""); err != nil {
+	if delegated != "" { // rootless: only what the limits need, if the delegation has it
+		if err := enableDelegated(l); err != nil {
+			return err
+		}
+	} else if err := enableV2(l.CpusetCpus != ""); err != nil {
 		return err
 	}
 	dir := cg.Dirs[""]
@@ -316,7 +337,10 @@ func (cg *Cgroup) Destroy() error {
 func Sweep(alive func(shortID string) bool) {
 	patterns := []string{filepath.Join(Mount, "*", "minidocker-*")}
 	if V2() {
-		patterns = []string{filepath.Join(Mount, "minidocker-*")}
+		patterns = []string{filepath.Join(parentDir(), "minidocker-*")}
+	}
+	if none {
+		patterns = nil
 	}
 	for _, p := range patterns {
 		dirs, _ := filepath.Glob(p)

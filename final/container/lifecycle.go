@@ -17,6 +17,7 @@ import (
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/events"
+	"github.com/minidocker/build-your-own-docker/final/rootless"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -77,11 +78,11 @@ func Stop(c *state.Container, timeout time.Duration) {
 		sig = s
 	}
 	trace("kill -%d %d", sig, c.State.Pid)
-	unix.Kill(c.State.Pid, sig)
+	rootless.Kill(c.State.Pid, sig)
 	thaw(c)
 	if !waitExit(c.State.Pid, c.State.PidStart, timeout) {
 		trace("kill -KILL %d  # still running after %s", c.State.Pid, timeout)
-		unix.Kill(c.State.Pid, unix.SIGKILL)
+		rootless.Kill(c.State.Pid, unix.SIGKILL)
 		waitExit(c.State.Pid, c.State.PidStart, 10*time.Second)
 	}
 	waitMonitor(c)
@@ -108,7 +109,7 @@ func Kill(c *state.Container, sig unix.Signal) {
 		return
 	}
 	trace("kill -%d %d", sig, c.State.Pid)
-	unix.Kill(c.State.Pid, sig)
+	rootless.Kill(c.State.Pid, sig)
 	if ends {
 		thaw(c)
 	}

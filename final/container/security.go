@@ -10,6 +10,7 @@ import (
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
+	"github.com/minidocker/build-your-own-docker/final/rootless"
 	"github.com/minidocker/build-your-own-docker/final/security"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"golang.org/x/sys/unix"
@@ -69,7 +70,11 @@ func decideFences(c *state.Container, execUser string, execPrivileged bool) (*fe
 		f.devices = append(f.devices, d.Spec())
 		f.rules = append(f.rules, d.Rule())
 	}
-	if set.Privileged {
+	if set.Privileged || rootless.On() {
+		// Rootless: no device cgroup can be had (loading its eBPF program
+		// needs the host's CAP_SYS_ADMIN); the user namespace is the fence
+		// (no mknod there; /dev's nodes are the host's, bound in, with
+		// the host's permissions).
 		f.rules = nil
 	}
 	return f, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/image"
 	"github.com/minidocker/build-your-own-docker/final/network"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
+	"github.com/minidocker/build-your-own-docker/final/rootless"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -129,10 +130,10 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	// ForkExec, not os/exec: os/exec first forks a throwaway child to probe
 	// the kernel's pidfd support, a millisecond on every container start.
 	intoCgroup := false
-	if !cgroups.V2() {
+	if none, _ := cgroups.None(); !cgroups.V2() && !none {
 		go cgroups.Warm() // see Warm: init's move into its group, below, finds the lock warm
 	}
-	if cgroups.V2() {
+	if none, _ := cgroups.None(); cgroups.V2() && !none {
 		// cgroup v2: make the group first (a mkdir and a few writes), then
 		// clone init straight into it (clone3 with CLONE_INTO_CGROUP, Linux
 		// 5.7). Moving a process in afterwards takes the kernel's cgroup
@@ -191,7 +192,7 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		Tty: c.Config.Tty, NetNS: mode.OwnNamespace(), Debug: logrus.IsLevelEnabled(logrus.DebugLevel),
 		Volatile: c.HostConfig.AutoRemove}
 	fences.apply(&spec)
-	spec.Userns, spec.IdmapLayers = uns != nil, len(layerFds) > 0
+	spec.Userns, spec.IdmapLayers = uns != nil || rootless.On(), len(layerFds) > 0
 	if cs := c.HostConfig.ConsoleSize; c.Config.Tty && cs[0] > 0 && cs[1] > 0 {
 		spec.Winsize = fmt.Sprintf("%d %d", cs[0], cs[1])
 	}

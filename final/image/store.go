@@ -15,6 +15,7 @@ import (
 
 	"github.com/minidocker/build-your-own-docker/final/archive"
 	"github.com/minidocker/build-your-own-docker/final/reference"
+	"github.com/minidocker/build-your-own-docker/final/rootless"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -414,6 +415,10 @@ func ImportDir(src, name, comment string, cc ContainerConfig) (*Image, error) {
 	pr, pw := io.Pipe()
 	go func() {
 		trace("tar -C %s -c . | (sha256sum; tar -x)", src)
+		if rootless.On() { // the host's root owns the tree: root of the image, not nobody
+			pw.CloseWithError(archive.TarRootOwned(pw, src))
+			return
+		}
 		pw.CloseWithError(archive.Tar(pw, src))
 	}()
 	now := st.ModTime().UTC().Truncate(time.Second)

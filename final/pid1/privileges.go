@@ -154,6 +154,12 @@ func setIdentity(sys sysFunc, id identity) error {
 	}
 	_, _, e := sys(unix.SYS_SETGROUPS, uintptr(len(id.groups)), ptr, 0)
 	runtime.KeepAlive(groups)
+	if e == unix.EPERM && setgroupsDenied() && onlyGroup(id) {
+		// Rootless with the user's own gid only (no subgid range): the
+		// namespace's /proc/PID/setgroups says deny, and the one group
+		// there is already ours. Nothing to drop.
+		e = 0
+	}
 	if e != 0 {
 		return fmt.Errorf("setgroups %v: %v", id.groups, e)
 	}
@@ -164,6 +170,23 @@ func setIdentity(sys sysFunc, id identity) error {
 		return fmt.Errorf("setresuid %d: %v", id.uid, e)
 	}
 	return nil
+}
+
+// setgroupsDenied: this user namespace was made with setgroups(2) denied
+// (/proc/self/setgroups: a map written by an unprivileged process).
+func setgroupsDenied() bool {
+	b, _ := os.ReadFile("/proc/self/setgroups")
+	return strings.TrimSpace(string(b)) == "deny"
+}
+
+// onlyGroup: the user needs no supplementary group beyond its own gid.
+func onlyGroup(id identity) bool {
+	for _, g := range id.groups {
+		if g != id.gid {
+			return false
+		}
+	}
+	return true
 }
 
 // capset(2) with the 64-bit (version 3) layout: two 32-bit words per set.

@@ -89,6 +89,9 @@ func (e *Engine) create(name string, req *types.ContainerCreateRequest, starting
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkRootless(&h); err != nil {
+		return nil, nil, err
+	}
 	im, err := findImage(req.Image)
 	if err != nil {
 		return nil, nil, err

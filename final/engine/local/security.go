@@ -72,7 +72,7 @@ func (e *Engine) securityOptions() []string {
 	if e.UsernsRemap != "" {
 		opts = append(opts, "name=userns")
 	}
-	return opts
+	return append(opts, rootlessOptions()...)
 }
 
 // region usernsmode
