@@ -200,3 +200,79 @@ func TestRootlessRange(t *testing.T) {
 	}
 	u.mustRun(t, "rm", "mdt-rootless")
 }
+
+// TestRootlessCgroup: a cgroup v2 group delegated to the user, as systemd
+// makes one (Delegate=yes: the directory and its cgroup.procs,
+// cgroup.subtree_control and cgroup.threads chowned to the user), with
+// minidocker started in a group under it: the container's group is made
+// beside that one (their common parent is the user's), no warning, and
+// gone with rm. A limit is applied where the delegation has the
+// controller, and refused in one line where it has not (the v2 tree of a
+// hybrid host has no memory controller).
+func TestRootlessCgroup(t *testing.T) {
+	u := newRootlessUser(t)
+	mount := "/sys/fs/cgroup"
+	if _, err := os.Stat(filepath.Join(mount, "cgroup.controllers")); err != nil { // hybrid: the v2 tree is unified/
+		mount = filepath.Join(mount, "unified")
+		u.env = append(u.env, "MINIDOCKER_CGROUP_ROOT="+mount)
+	}
+	deleg := filepath.Join(mount, fmt.Sprintf("mdt-rootless-%d", os.Getpid()))
+	if ctl, _ := os.ReadFile(filepath.Join(mount, "cgroup.controllers")); strings.Contains(string(ctl), "memory") {
+		os.WriteFile(filepath.Join(mount, "cgroup.subtree_control"), []byte("+memory +pids"), 0644) // handed down, as systemd does
+	}
+	cli := filepath.Join(deleg, "cli")
+	for _, d := range []string{deleg, cli} {
+		if err := os.Mkdir(d, 0755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"} {
+			os.Chown(filepath.Join(d, f), nobody, nobody)
+		}
+	}
+	t.Cleanup(func() {
+		u.run(t, "rm", "-f", "mdt-rootless")
+		if left, _ := filepath.Glob(filepath.Join(deleg, "minidocker-*")); len(left) > 0 {
+			t.Errorf("container groups left: %v", left)
+		}
+		for _, d := range []string{cli, deleg} {
+			poll(t, 10e9, "rmdir "+d, func() bool { return syscall.Rmdir(d) == nil })
+		}
+	})
+	fd, err := syscall.Open(cli, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.cgroupFD = fd
+	defer func() { u.cgroupFD = 0; syscall.Close(fd) }()
+	memory := false
+	if ctl, _ := os.ReadFile(filepath.Join(deleg, "cgroup.controllers")); strings.Contains(string(ctl), "memory") {
+		memory = true
+	}
+	args := []string{"run", "-d", "--name", "mdt-rootless", "--network", "none"}
+	if memory {
+		args = append(args, "-m", "64m")
+	}
+	r := u.mustRun(t, append(args, "busybox", "sh", "-c", "echo ready; exec sleep 60")...)
+	if strings.Contains(r.stderr, "without limits") {
+		t.Errorf("a delegated cgroup, and still: %s", r.stderr)
+	}
+	id := strings.TrimSpace(r.stdout)
+	group := filepath.Join(deleg, "minidocker-"+id[:12])
+	pid, _ := strconv.Atoi(strings.TrimSpace(u.mustRun(t, "inspect", "-f", "{{.State.Pid}}", "mdt-rootless").stdout))
+	if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); !strings.Contains(string(b), "0::"+strings.TrimPrefix(group, mount)+"\n") {
+		t.Errorf("init's cgroup: %q, want %s", b, group)
+	}
+	if memory {
+		if got := readTrim(t, filepath.Join(group, "memory.max")); got != "67108864" {
+			t.Errorf("memory.max of the delegated group: %s", got)
+		}
+	} else if r := u.run(t, "run", "--rm", "--network", "none", "-m", "64m", "busybox", "true"); r.code != 125 {
+		t.Errorf("-m without a delegated memory controller: %s", r)
+	} else {
+		oneLine(t, r, "no memory controller")
+	}
+	u.mustRun(t, "rm", "-f", "mdt-rootless")
+	if _, err := os.Stat(group); !os.IsNotExist(err) {
+		t.Errorf("the container's group after rm: %v", err)
+	}
+}
