@@ -23,12 +23,17 @@ import (
 // are regular files, and at most 1 MiB (a FIFO or /dev/zero there would
 // otherwise hang or fill init).
 func lookupUser(spec string) (identity, error) {
+	return resolveUser(spec, readEtc("/etc/passwd"), readEtc("/etc/group"))
+}
+
+// resolveUser is lookupUser on the files' fields (parseEtc): the part a
+// hostile image writes, fuzzed by FuzzUser.
+func resolveUser(spec string, passwd, groups [][]string) (identity, error) {
 	id := identity{home: "/"}
 	user, group, hasGroup := strings.Cut(spec, ":")
 	if user == "" {
 		user = "0"
 	}
-	passwd := readEtc("/etc/passwd")
 	entry, found := []string(nil), false
 	uid, numeric := parseID(user)
 	for _, f := range passwd {
@@ -50,7 +55,6 @@ func lookupUser(spec string) (identity, error) {
 	default:
 		return id, fmt.Errorf("unable to find user %s: no matching entries in passwd file", user)
 	}
-	groups := readEtc("/etc/group")
 	if hasGroup {
 		gid, known := parseID(group)
 		for _, f := range groups {
@@ -111,6 +115,12 @@ func readEtc(name string) [][]string {
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	return parseEtc(b)
+}
+
+// parseEtc splits passwd or group text into lines of colon-separated
+// fields, leaving out blank lines and comments.
+func parseEtc(b []byte) [][]string {
 	var out [][]string
 	for _, line := range strings.Split(string(b), "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
