@@ -97,7 +97,7 @@ func (u *userns) ownInitLayer(dir string) {
 func (u *userns) layers(im *image.Image, dir string, pid int) ([]string, []int, error) {
 	start := time.Now()
 	lower, fds, err := idmapped(im.LowerDirs(), dir, pid)
-	if err == nil && os.Getenv("MINIDOCKER_USERNS_COPY") != "" { // to compare the two (scripts/bench-userns.sh)
+	if err == nil && os.Getenv("MINIDOCKER_USERNS_COPY") != "" { // to compare the two (TestSecurityUserns, docs/10-security.md)
 		closeAll(fds)
 		err = errors.New("MINIDOCKER_USERNS_COPY is set")
 	}
