@@ -183,15 +183,18 @@ func (nopCloser) Close() error { return nil }
 
 // fail reports a start failure to the starter. The container stays,
 // "created" with the failure's exit code and message, as Docker leaves it
-// (with --rm it is removed): the starter, not the monitor, decides.
+// (with --rm it is removed): the starter, not the monitor, decides. The
+// record is written first: a starter that removes the container (run -d)
+// must not be overtaken by this last write, which would leave a record
+// behind in a directory that rm had already emptied.
 func fail(report *os.File, c *state.Container, err error) int {
 	code := 125
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		code = ee.Code
 	}
-	fmt.Fprintf(report, "error %d %v\n", code, err)
 	Failed(c, code, err)
+	fmt.Fprintf(report, "error %d %v\n", code, err)
 	return code
 }
 
