@@ -126,6 +126,14 @@ func TestRootless(t *testing.T) {
 	if r := u.mustRun(t, "exec", "mdt-rootless", "sh", "-c", "id -u; grep ^CapEff /proc/self/status"); !strings.Contains(r.stdout, "0\nCapEff:\t"+dockerCaps) {
 		t.Errorf("rootless exec: %q", r.stdout)
 	}
+	if r := u.run(t, "pause", "mdt-rootless"); r.code == 0 {
+		t.Errorf("pause without a cgroup: %s", r)
+	} else {
+		oneLine(t, r, "pause needs the container's cgroup")
+	}
+	if r := u.mustRun(t, "inspect", "-f", "{{.State.Status}}", "mdt-rootless"); strings.TrimSpace(r.stdout) != "running" {
+		t.Errorf("after a refused pause: %s", r.stdout)
+	}
 	u.mustRun(t, "stop", "-t", "1", "mdt-rootless")
 	u.mustRun(t, "rm", "mdt-rootless")
 	if r := u.run(t, "run", "--rm", "--network", "none", "-m", "64m", "busybox", "true"); r.code != 125 {

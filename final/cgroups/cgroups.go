@@ -386,6 +386,9 @@ func (cg *Cgroup) Contains(pid int) bool {
 // OOMKilled reads the kernel's own counter of OOM kills in the group:
 // memory.events (v2) or memory.oom_control (v1), line "oom_kill N".
 func (cg *Cgroup) OOMKilled() bool {
+	if len(cg.Dirs) == 0 { // no group (rootless): no counter
+		return false
+	}
 	file := filepath.Join(cg.Dirs[""], "memory.events")
 	if !cg.V2 {
 		file = filepath.Join(cg.Dirs["memory"], "memory.oom_control")
@@ -411,14 +414,16 @@ type Stats struct {
 // Stats reads usage from the group's files.
 func (cg *Cgroup) Stats() Stats {
 	s := Stats{Sampled: time.Now(), OnlineCPUs: onlineCPUs()}
-	if cg.V2 {
+	switch {
+	case len(cg.Dirs) == 0: // no group (rootless): no usage to read
+	case cg.V2:
 		d := cg.Dirs[""]
 		s.CPUNanos = keyed(filepath.Join(d, "cpu.stat"), "usage_usec") * 1000
 		s.MemUsage = number(filepath.Join(d, "memory.current"))
 		s.MemLimit = number(filepath.Join(d, "memory.max"))
 		s.MemoryCache = keyed(filepath.Join(d, "memory.stat"), "inactive_file")
 		s.Pids = number(filepath.Join(d, "pids.current"))
-	} else {
+	default:
 		acct := cg.Dirs["cpuacct"]
 		if acct == "" {
 			acct = cg.Dirs["cpu,cpuacct"]
@@ -429,7 +434,9 @@ func (cg *Cgroup) Stats() Stats {
 		s.MemoryCache = keyed(filepath.Join(cg.Dirs["memory"], "memory.stat"), "total_inactive_file")
 		s.Pids = number(filepath.Join(cg.Dirs["pids"], "pids.current"))
 	}
-	s.IO = cg.ioStats()
+	if len(cg.Dirs) > 0 {
+		s.IO = cg.ioStats()
+	}
 	var si unix.Sysinfo_t
 	if unix.Sysinfo(&si) == nil {
 		s.HostMemory = uint64(si.Totalram) * uint64(si.Unit)

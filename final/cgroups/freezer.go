@@ -67,6 +67,9 @@ func (cg *Cgroup) Thaw() error { return cg.setFrozen(false) }
 // Frozen tells whether the whole group is frozen, as the kernel says:
 // "frozen 1" in cgroup.events (v2), FROZEN in freezer.state (v1).
 func (cg *Cgroup) Frozen() bool {
+	if len(cg.Dirs) == 0 {
+		return false
+	}
 	if cg.V2 {
 		return keyed(filepath.Join(cg.Dirs[""], "cgroup.events"), "frozen") == 1
 	}
@@ -77,6 +80,9 @@ func (cg *Cgroup) Frozen() bool {
 // endregion freeze
 
 func (cg *Cgroup) setFrozen(frozen bool) error {
+	if len(cg.Dirs) == 0 {
+		return fmt.Errorf("pause needs the container's cgroup (the freezer), and it has none: %s", noneWhy)
+	}
 	if cg.V2 {
 		return write(filepath.Join(cg.Dirs[""], "cgroup.freeze"), map[bool]string{true: "1", false: "0"}[frozen])
 	}
