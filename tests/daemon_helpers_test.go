@@ -120,7 +120,10 @@ func (d *daemon) start() {
 		if err == nil {
 			c.Close()
 		}
-		return err == nil
+		// The daemon answers from its listen(2) on, and gives the socket
+		// its group and mode 0660 just after: ready when both are done.
+		fi, serr := os.Stat(sock)
+		return err == nil && serr == nil && fi.Mode().Perm() == 0o660
 	})
 }
 

@@ -271,7 +271,9 @@ func TestDaemonStats(t *testing.T) {
 	fmt.Sscan(r.stdout, &name, &cpu, &used, &slash, &limit)
 	var pct float64
 	fmt.Sscanf(cpu, "%f%%", &pct)
-	if name != "dd-busy" || pct < 50 || pct > 110 || limit != "64MiB" {
+	// One busy thread is 100%; an emulated guest's uneven clocks have shown
+	// 114%. Above 150 the formula is wrong (e.g. times the 2 CPUs).
+	if name != "dd-busy" || pct < 50 || pct > 150 || limit != "64MiB" {
 		t.Errorf("docker stats: want dd-busy at ~100%% of a CPU, under a 64MiB limit: %s", r)
 	}
 	d.mustDocker("rm", "-f", "dd-busy")

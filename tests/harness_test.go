@@ -180,6 +180,17 @@ func run(t *testing.T, bin string, args ...string) result {
 	return runCmd(t, exec.Command(bin, args...))
 }
 
+// commandTimeout is how long one command may take before the test calls
+// it hung: 2 minutes, 6 on an emulated machine (scripts/cgroup2-vm.sh sets
+// MINIDOCKER_EMULATED: qemu without KVM, where 20 parallel runs take
+// minutes).
+var commandTimeout = func() time.Duration {
+	if os.Getenv("MINIDOCKER_EMULATED") != "" {
+		return 6 * time.Minute
+	}
+	return 2 * time.Minute
+}()
+
 func runCmd(t *testing.T, cmd *exec.Cmd) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -192,9 +203,9 @@ func runCmd(t *testing.T, cmd *exec.Cmd) result {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(commandTimeout):
 		cmd.Process.Kill()
-		t.Fatalf("%v did not finish within 2 minutes", cmd.Args)
+		t.Fatalf("%v did not finish within %v", cmd.Args, commandTimeout)
 	}
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -230,7 +241,7 @@ type live struct {
 func start(t *testing.T, bin string, args ...string) *live {
 	t.Helper()
 	l := &live{t: t, cmd: exec.Command(bin, args...)}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	t.Cleanup(cancel)
 	go func() { <-ctx.Done(); l.cmd.Process.Kill() }()
 	var err error
