@@ -166,7 +166,6 @@ func TestRootlessRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.WriteFile(f, old, 0644) })
 		for _, l := range strings.Split(string(old), "\n") {
 			if p := strings.Split(l, ":"); len(p) == 3 {
 				a, _ := strconv.Atoi(p[1])
@@ -176,8 +175,19 @@ func TestRootlessRange(t *testing.T) {
 		}
 	}
 	start = max(start, 200000)
+	// The range goes into a copy bound over the file (mount --bind), not
+	// into the file itself: the host's stays untouched, and a read-only
+	// /etc (the cgroup v2 guest's) works the same.
 	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
-		appendFile(t, f, fmt.Sprintf("nobody:%d:65536\n", start))
+		old, _ := os.ReadFile(f)
+		cp := filepath.Join(t.TempDir(), filepath.Base(f))
+		if err := os.WriteFile(cp, append(old, fmt.Sprintf("nobody:%d:65536\n", start)...), 0644); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mount(cp, f, "", syscall.MS_BIND, ""); err != nil {
+			t.Fatalf("mount --bind %s %s: %v", cp, f, err)
+		}
+		t.Cleanup(func() { syscall.Unmount(f, syscall.MNT_DETACH) })
 	}
 	r := u.mustRun(t, "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map", "/proc/self/gid_map")
 	for _, want := range []string{fmt.Sprintf("%10d%11d%11d", 0, nobody, 1), fmt.Sprintf("%10d%11d%11d", 1, start, 65536)} {
