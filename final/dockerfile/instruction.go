@@ -1,98 +1,103 @@
-// Package dockerfile reads Dockerfile instructions and applies the ones
-// that change an image's config (CMD, ENTRYPOINT, ENV, WORKDIR, USER,
-// EXPOSE, LABEL, VOLUME, STOPSIGNAL) the way `docker build` does. `import
+// Package dockerfile reads Dockerfiles (Parse: directives, comments,
+// continuations, stages) and instructions, expands their variables the
+// way the builder does ($VAR, ${VAR:-default}, quotes; lex.go), and
+// applies the ones that change an image's config (CMD, ENTRYPOINT, ENV,
+// WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL, SHELL, ONBUILD) as
+// `docker build` does. `build` (package build) runs the rest; `import
 // --change` and `commit --change` take the same lines. A Dockerfile is
-// written by strangers: every line is bounded and checked, and an
-// unknown or malformed instruction is refused in one line naming it.
+// written by strangers: the file, every line and their number are
+// bounded, and an unknown or malformed instruction is refused in one line
+// naming its line number. Chapter: docs/12-build.md.
 package dockerfile
 
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 	"unicode"
 
 	"github.com/minidocker/build-your-own-docker/final/image"
 )
 
-// Instruction is one parsed line: CMD ["sh", "-c", "x"] is {Cmd: "CMD",
-// Args: [sh -c x], JSON: true}; CMD echo hi is {Cmd: "CMD", Args: [echo hi]}.
+// Instruction is one parsed instruction: CMD ["sh", "-c", "x"] is {Cmd:
+// "CMD", Args: [sh -c x], JSON: true}; CMD echo hi is {Cmd: "CMD", Args:
+// [echo hi]}; COPY --from=build /a /b is {Cmd: "COPY", Flags: [{from
+// build}], Args: [/a /b]}.
 type Instruction struct {
 	Cmd      string   // upper case: FROM, RUN, CMD ...
 	Args     []string // the JSON form's list, or the rest of the line as one string
 	JSON     bool     // the exec form ["a", "b"]
-	Original string   // the line as written, for history and messages
+	Flags    []Flag   // --name=value before the arguments (COPY, ADD, FROM)
+	Line     int      // the Dockerfile line it starts on (0: a --change line)
+	Original string   // as written, continuations joined: for messages and `Step 2/5 :`
+	Escape   rune     // the escape character in effect (\ or `)
 }
 
-// MaxLine bounds one instruction (continuations joined): far above any
-// real one, far below what could hurt.
-const MaxLine = 1 << 20
-
-// region parse
-// ParseLine reads one instruction. The exec form (a JSON list of strings)
-// runs without a shell; anything else is the shell form, kept as one
-// string that build runs with /bin/sh -c.
+// region parseline
+// ParseLine reads one instruction, as `import --change` and `commit
+// --change` give them. The exec form (a JSON list of strings) runs without
+// a shell; anything else is the shell form, kept as one string that build
+// runs with /bin/sh -c.
 func ParseLine(line string) (Instruction, error) {
 	if len(line) > MaxLine {
 		return Instruction{}, fmt.Errorf("instruction longer than %d bytes", MaxLine)
 	}
-	line = strings.TrimSpace(line)
-	word, rest := line, ""
-	if i := strings.IndexFunc(line, unicode.IsSpace); i >= 0 {
-		word, rest = line[:i], strings.TrimSpace(line[i:])
+	if strings.TrimSpace(line) == "" {
+		return Instruction{}, fmt.Errorf("empty instruction")
 	}
-	in := Instruction{Cmd: strings.ToUpper(word), Original: line}
-	if in.Cmd == "" {
-		return in, fmt.Errorf("empty instruction")
-	}
-	if strings.HasPrefix(rest, "[") {
-		var list []string
-		if json.Unmarshal([]byte(rest), &list) == nil {
-			in.Args, in.JSON = list, true
-			return in, nil
-		}
-	}
-	if rest != "" {
-		in.Args = []string{rest}
-	}
-	return in, nil
+	return parseInstruction(line, 0, '\\')
 }
 
-// endregion parse
+// endregion parseline
 
 // region apply
-// Apply changes the config as the instruction says. ENV, LABEL and EXPOSE
-// add to what is there; CMD, ENTRYPOINT, WORKDIR, USER, STOPSIGNAL replace
-// it. The shell form of CMD and ENTRYPOINT becomes [sh -c LINE] (the
-// image's SHELL if it sets one), as docker build makes it.
-func Apply(cc *image.ContainerConfig, in Instruction) error {
-	one := func() (string, error) {
-		if len(in.Args) != 1 || in.JSON || in.Args[0] == "" {
-			return "", fmt.Errorf("%s needs exactly one argument: %q", in.Cmd, in.Original)
+// Apply changes the config as the instruction says and returns the
+// instruction as the image's history shows it, its variables expanded
+// (ENV A=$B with B=1 is "ENV A=1"). vars are the build's variables (nil:
+// the config's own Env). ENV, LABEL, EXPOSE and VOLUME add to what is
+// there; CMD, ENTRYPOINT, WORKDIR, USER, STOPSIGNAL, SHELL replace it. The
+// shell form of CMD and ENTRYPOINT becomes [sh -c LINE] (the image's SHELL
+// if it sets one), as docker build makes it; their text is not expanded:
+// the shell in the container does that when it runs.
+func Apply(cc *image.ContainerConfig, in Instruction, vars Vars) (string, error) {
+	if vars == nil {
+		vars = EnvVars(append([]string{}, cc.Env...))
+	}
+	word := func() (string, error) {
+		if len(in.Args) != 1 || in.JSON || strings.TrimSpace(in.Args[0]) == "" {
+			return "", in.Errorf("%s needs exactly one argument: %q", in.Cmd, in.Original)
 		}
-		return in.Args[0], nil
+		w, err := ExpandWord(strings.TrimSpace(in.Args[0]), in.Escape, vars)
+		if err != nil {
+			return "", in.Errorf("%s: %v", in.Cmd, err)
+		}
+		if w == "" {
+			return "", in.Errorf("%s %s is empty once expanded", in.Cmd, in.Args[0])
+		}
+		return w, nil
 	}
 	switch in.Cmd {
 	case "CMD", "ENTRYPOINT":
 		args := in.Args
 		if !in.JSON && len(args) == 1 {
-			sh := cc.Shell
-			if len(sh) == 0 {
-				sh = []string{"/bin/sh", "-c"}
-			}
-			args = append(append([]string{}, sh...), args[0])
+			args = append(Shell(*cc), args[0])
 		}
 		if in.Cmd == "CMD" {
 			cc.Cmd = args
 		} else {
 			cc.Entrypoint, cc.Cmd = args, nil // a new ENTRYPOINT drops the CMD, as in docker build
 		}
+		b, _ := json.Marshal(args)
+		return in.Cmd + " " + string(b), nil
 	case "ENV", "LABEL":
-		pairs, err := keyValues(in)
+		pairs, err := keyValues(in, vars)
 		if err != nil {
-			return err
+			return "", err
 		}
+		shown := in.Cmd
 		for _, kv := range pairs {
+			shown += " " + kv[0] + "=" + kv[1]
 			if in.Cmd == "ENV" {
 				cc.Env = setEnv(cc.Env, kv[0], kv[1])
 				continue
@@ -102,39 +107,43 @@ func Apply(cc *image.ContainerConfig, in Instruction) error {
 			}
 			cc.Labels[kv[0]] = kv[1]
 		}
+		return shown, nil
 	case "WORKDIR":
-		dir, err := one()
+		dir, err := word()
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !strings.HasPrefix(dir, "/") {
 			dir = strings.TrimSuffix(cc.WorkingDir, "/") + "/" + dir
 		}
-		cc.WorkingDir = dir
+		cc.WorkingDir = path.Clean(dir)
+		return "WORKDIR " + cc.WorkingDir, nil
 	case "USER":
-		u, err := one()
+		u, err := word()
 		if err != nil {
-			return err
+			return "", err
 		}
 		cc.User = u
+		return "USER " + u, nil
 	case "STOPSIGNAL":
-		s, err := one()
+		s, err := word()
 		if err != nil {
-			return err
+			return "", err
 		}
 		cc.StopSignal = s
+		return "STOPSIGNAL " + s, nil
 	case "EXPOSE", "VOLUME":
-		items := in.Args
-		if !in.JSON {
-			items = strings.Fields(strings.Join(in.Args, " "))
+		items, err := in.Words(vars)
+		if err != nil {
+			return "", err
 		}
 		if len(items) == 0 {
-			return fmt.Errorf("%s needs at least one argument", in.Cmd)
+			return "", in.Errorf("%s needs at least one argument", in.Cmd)
 		}
-		for _, it := range items {
+		for i, it := range items {
 			if in.Cmd == "VOLUME" {
 				if !strings.HasPrefix(it, "/") {
-					return fmt.Errorf("VOLUME %q: a volume's path must be absolute", it)
+					return "", in.Errorf("VOLUME %q: a volume's path must be absolute", it)
 				}
 				if cc.Volumes == nil {
 					cc.Volumes = map[string]struct{}{}
@@ -144,25 +153,61 @@ func Apply(cc *image.ContainerConfig, in Instruction) error {
 			}
 			port, err := exposedPort(it)
 			if err != nil {
-				return err
+				return "", in.Errorf("%v", err)
 			}
 			if cc.ExposedPorts == nil {
 				cc.ExposedPorts = map[string]struct{}{}
 			}
 			cc.ExposedPorts[port] = struct{}{}
+			items[i] = port
 		}
+		return in.Cmd + " " + strings.Join(items, " "), nil
 	case "SHELL":
 		if !in.JSON || len(in.Args) == 0 {
-			return fmt.Errorf("SHELL needs the JSON form: SHELL [\"/bin/sh\", \"-c\"]")
+			return "", in.Errorf("SHELL needs the JSON form: SHELL [\"/bin/sh\", \"-c\"]")
 		}
 		cc.Shell = in.Args
-	default:
-		return fmt.Errorf("%s is not an instruction that changes the config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)", in.Cmd)
+		b, _ := json.Marshal(in.Args)
+		return "SHELL " + string(b), nil
+	case "ONBUILD":
+		trig := strings.TrimSpace(in.Args[0])
+		cc.OnBuild = append(cc.OnBuild, trig)
+		return "ONBUILD " + trig, nil
 	}
-	return nil
+	return "", in.Errorf("%s is not an instruction that changes the config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, SHELL, STOPSIGNAL, USER, VOLUME, WORKDIR)", in.Cmd)
 }
 
 // endregion apply
+
+// Shell is the command the shell form runs with: the config's SHELL, or
+// /bin/sh -c.
+func Shell(cc image.ContainerConfig) []string {
+	if len(cc.Shell) > 0 {
+		return append([]string{}, cc.Shell...)
+	}
+	return []string{"/bin/sh", "-c"}
+}
+
+// Words are the instruction's arguments, expanded: each element of the JSON
+// form, or the shell form split at blanks outside quotes.
+func (in Instruction) Words(vars Vars) ([]string, error) {
+	if !in.JSON {
+		w, err := ExpandWords(in.rest(), in.Escape, vars)
+		if err != nil {
+			return nil, in.Errorf("%s: %v", in.Cmd, err)
+		}
+		return w, nil
+	}
+	out := make([]string, 0, len(in.Args))
+	for _, a := range in.Args {
+		w, err := ExpandWord(a, in.Escape, vars)
+		if err != nil {
+			return nil, in.Errorf("%s: %v", in.Cmd, err)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
 
 // ApplyChanges applies --change lines, in order.
 func ApplyChanges(cc *image.ContainerConfig, changes []string) error {
@@ -171,78 +216,72 @@ func ApplyChanges(cc *image.ContainerConfig, changes []string) error {
 		if err != nil {
 			return fmt.Errorf("--change %q: %v", c, err)
 		}
-		if err := Apply(cc, in); err != nil {
+		if _, err := Apply(cc, in, nil); err != nil {
 			return fmt.Errorf("--change %q: %v", c, err)
 		}
 	}
 	return nil
 }
 
-// keyValues reads ENV K=V K2="V 2" (and the old ENV K V form).
-func keyValues(in Instruction) ([][2]string, error) {
+// keyValues reads ENV K=V K2="V 2" (and the old form ENV K V..., whose
+// value is the rest of the line), expanding variables with vars (nil: none,
+// only the syntax is checked).
+func keyValues(in Instruction, vars Vars) ([][2]string, error) {
 	if in.JSON || len(in.Args) != 1 {
-		return nil, fmt.Errorf("%s needs KEY=VALUE pairs: %q", in.Cmd, in.Original)
+		return nil, in.Errorf("%s needs KEY=VALUE pairs: %q", in.Cmd, in.Original)
 	}
-	words, err := splitWords(in.Args[0])
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", in.Cmd, err)
-	}
-	if len(words) > 0 && !strings.Contains(words[0], "=") { // ENV KEY VALUE...
-		if len(words) < 2 {
-			return nil, fmt.Errorf("%s %s needs a value", in.Cmd, words[0])
+	text := strings.TrimSpace(in.Args[0])
+	first, rest := firstWord(text, in.Escape)
+	if !strings.Contains(first, "=") { // ENV KEY VALUE...
+		if rest == "" {
+			return nil, in.Errorf("%s %s needs a value", in.Cmd, first)
 		}
-		rest := strings.TrimSpace(strings.TrimPrefix(in.Args[0], strings.Fields(in.Args[0])[0]))
-		return [][2]string{{words[0], rest}}, nil
+		k, err := ExpandWord(first, in.Escape, vars)
+		if err == nil {
+			rest, err = ExpandWord(rest, in.Escape, vars)
+		}
+		if err != nil {
+			return nil, in.Errorf("%s: %v", in.Cmd, err)
+		}
+		return [][2]string{{k, rest}}, nil
+	}
+	words, err := ExpandWords(text, in.Escape, vars)
+	if err != nil {
+		return nil, in.Errorf("%s: %v", in.Cmd, err)
 	}
 	var out [][2]string
 	for _, w := range words {
 		k, v, ok := strings.Cut(w, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("%s: %q is not KEY=VALUE", in.Cmd, w)
+			return nil, in.Errorf("%s: %q is not KEY=VALUE", in.Cmd, w)
 		}
 		out = append(out, [2]string{k, v})
 	}
 	return out, nil
 }
 
-// splitWords splits on blanks, keeping "quoted parts" and \-escapes.
-func splitWords(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	in, quote, esc := false, rune(0), false
-	for _, r := range s {
+// firstWord splits off the first word of text, at a blank outside quotes
+// (nothing is expanded).
+func firstWord(text string, escape rune) (string, string) {
+	var quote rune
+	esc := false
+	for i, r := range text {
 		switch {
 		case esc:
-			cur.WriteRune(r)
 			esc = false
-		case r == '\\' && quote != '\'':
-			esc, in = true, true
+		case r == escape && quote != '\'':
+			esc = true
 		case quote != 0:
 			if r == quote {
 				quote = 0
-			} else {
-				cur.WriteRune(r)
 			}
 		case r == '"' || r == '\'':
-			quote, in = r, true
+			quote = r
 		case unicode.IsSpace(r):
-			if in {
-				out = append(out, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteRune(r)
-			in = true
+			return text[:i], strings.TrimSpace(text[i:])
 		}
 	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated quote in %q", s)
-	}
-	if in {
-		out = append(out, cur.String())
-	}
-	return out, nil
+	return text, ""
 }
 
 func setEnv(env []string, k, v string) []string {
