@@ -135,6 +135,7 @@ func commands() []*cli.Command {
 		{Name: "images", Usage: "list images", Action: imagesCmd, Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}},
 			&cli.BoolFlag{Name: "digests", Usage: "show the digest of the manifest each name was pulled or pushed as"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show the images of build steps too"},
 		}},
 		{Name: "import", Usage: "make an image from a `docker export` tarball (- for stdin)", ArgsUsage: "TAR [NAME]", Action: importCmd, Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "a Dockerfile line for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR"},
@@ -154,7 +155,7 @@ func commands() []*cli.Command {
 		{Name: "version", Usage: "show the version", Action: versionCmd},
 		{Name: "info", Usage: "system-wide information", Action: infoCmd},
 		daemonCommand(),
-	}, imageCommands()...)
+	}, append(imageCommands(), buildCommands()...)...)
 }
 
 // ctx is every command's context: a command ends when it is done.
@@ -816,7 +817,7 @@ func decSize(n int64) string {
 }
 
 func imagesCmd(c *cli.Context) error {
-	ims, err := eng.ImageList(ctx, engine.ListOptions{})
+	ims, err := eng.ImageList(ctx, engine.ListOptions{All: c.Bool("all")})
 	if err != nil {
 		return err
 	}

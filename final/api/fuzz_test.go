@@ -139,6 +139,13 @@ func (stub) RegistryLogin(ctx context.Context, auth types.AuthConfig) (*types.Au
 	return nil, errStub
 }
 func (stub) DiskUsage(ctx context.Context) (*types.DiskUsage, error) { return nil, errStub }
+func (stub) ImageBuild(ctx context.Context, opts engine.BuildOptions, progress func(types.JSONMessage)) (string, error) {
+	progress(types.JSONMessage{Stream: "Step 1/1 : FROM " + opts.Dockerfile + "\n"})
+	return "", &engine.Error{Kind: errStub, Msg: "failed", Code: 3}
+}
+func (stub) ImagesPrune(ctx context.Context, opts engine.PruneOptions) (*types.ImagesPruneReport, error) {
+	return nil, errStub
+}
 
 // FuzzAPI: whatever a client sends (method, path, query, body), the daemon
 // answers with a status and, for an error, a JSON message, and does not
@@ -166,6 +173,9 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/images/get?names=busybox&names=bb:1", ""},
 		{"GET", "/images/bb:1/history", ""},
 		{"POST", "/auth", `{"username":"u","password":"p","serveraddress":"127.0.0.1:5000"}`},
+		{"POST", "/v1.44/build?t=x:1&dockerfile=Dockerfile&buildargs={\"A\":\"1\",\"B\":null}&labels={\"k\":\"v\"}&nocache=1&q=1&version=1", "not a tarball"},
+		{"POST", "/build?buildargs=[1]&version=2&memory=64", ""},
+		{"POST", "/images/prune?filters={\"dangling\":[\"false\"]}", ""},
 	} {
 		f.Add(seed.method, seed.target, seed.body)
 	}

@@ -4,6 +4,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -61,7 +62,12 @@ func (p *progress) end(err error) error {
 	if err == nil || !p.started {
 		return err
 	}
-	p.send(types.JSONMessage{Error: &types.JSONError{Message: err.Error()}, ErrorMessage: err.Error()})
+	code := 0 // a failed RUN's exit status: `docker build` exits with it
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		code = ee.Code
+	}
+	p.send(types.JSONMessage{Error: &types.JSONError{Code: code, Message: err.Error()}, ErrorMessage: err.Error()})
 	return nil
 }
 

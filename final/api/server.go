@@ -76,12 +76,13 @@ func New(e engine.Engine, version string) *Server {
 		"POST /commit":                  s.commit,
 		"POST /containers/{id}/pause":   s.pause,
 		"POST /containers/{id}/unpause": s.unpause,
-		"POST /build":                   notYet("build"),
+		"POST /build":                   s.build,
 
 		"GET /images/json":    s.images,
 		"POST /images/create": s.imageCreate,
 		"GET /images/get":     s.imagesGet,
 		"POST /images/load":   s.imagesLoad,
+		"POST /images/prune":  s.imagesPrune,
 		"/images/":            s.imageByName, // names contain "/" and ":": routed by hand
 		"POST /auth":          s.login,
 		"GET /system/df":      s.systemDF,

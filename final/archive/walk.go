@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"sort"
@@ -67,7 +68,9 @@ func walkDir(dirfd int, rel string, fn func(n *node) error) error {
 			continue // gone meanwhile
 		}
 		err = fn(n)
-		if err == nil && n.kind() == unix.S_IFDIR {
+		if err == fs.SkipDir {
+			err = nil
+		} else if err == nil && n.kind() == unix.S_IFDIR {
 			err = walkDir(n.fd(), n.rel, fn)
 		}
 		if n.f != nil {
@@ -132,13 +135,34 @@ func openNode(dirfd int, name, rel string) (*node, error) {
 
 // endregion walk
 
+// Entry is one entry of a tree read by WalkFd.
+type Entry struct {
+	Rel  string      // its path below the top, with slashes
+	Stat unix.Stat_t // taken from the descriptor it was opened as
+	File *os.File    // directories and regular files, opened read-only; nil otherwise
+	Link string      // symlinks: the target, as read
+}
+
+// WalkFd reads the tree below the open directory dirfd as walk does
+// (every name opened in its parent with O_NOFOLLOW, sorted), calling fn
+// for each entry; fn may return fs.SkipDir to leave a directory's
+// contents out. The descriptors are closed once fn returns.
+func WalkFd(dirfd int, fn func(e *Entry) error) error {
+	return walkDir(dirfd, "", func(n *node) error {
+		return fn(&Entry{Rel: n.rel, Stat: n.st, File: n.f, Link: n.link})
+	})
+}
+
 // readNames lists a directory through a duplicate of its descriptor, so
-// that closing the listing leaves the walk's descriptor open.
+// that closing the listing leaves the walk's descriptor open. The two
+// share one offset: it is rewound first, so a directory can be listed
+// twice (build hashes a tree, then copies it).
 func readNames(dirfd int) ([]string, error) {
 	dup, err := unix.Dup(dirfd)
 	if err != nil {
 		return nil, err
 	}
+	unix.Seek(dup, 0, io.SeekStart)
 	f := os.NewFile(uintptr(dup), "")
 	defer f.Close()
 	names, err := f.Readdirnames(-1)

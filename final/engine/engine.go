@@ -90,6 +90,13 @@ type Engine interface {
 	// RegistryLogin checks credentials against a registry (`login`).
 	RegistryLogin(ctx context.Context, auth types.AuthConfig) (*types.AuthResponse, error)
 	DiskUsage(ctx context.Context) (*types.DiskUsage, error)
+	// ImageBuild is `build`: a Dockerfile and a context become an image;
+	// progress gets the build's output ({"stream"}), each stage's image
+	// ({"aux": {"ID"}}) and a pull's progress, as POST /build streams them.
+	ImageBuild(ctx context.Context, opts BuildOptions, progress func(types.JSONMessage)) (string, error)
+	// ImagesPrune is `image prune`: images no container uses and no name
+	// keeps (all unused ones with All), with the build steps under them.
+	ImagesPrune(ctx context.Context, opts PruneOptions) (*types.ImagesPruneReport, error)
 
 	NetworkCreate(ctx context.Context, req types.NetworkCreateRequest) (*types.NetworkCreateResponse, error)
 	NetworkList(ctx context.Context, opts ListOptions) ([]types.NetworkResource, error)
@@ -209,6 +216,37 @@ type PullOptions struct {
 // PushOptions is `push`.
 type PushOptions struct {
 	Auth *types.AuthConfig
+}
+
+// BuildOptions is `build`. The context is a directory (ContextDir: the
+// daemonless CLI reads it where it is; the remote engine sends it as a
+// tarball, .dockerignore applied) or a tarball (Context: the API's body,
+// or `build -`).
+type BuildOptions struct {
+	ContextDir string
+	Context    io.Reader
+	// Dockerfile is its path in the context (default "Dockerfile");
+	// DockerfileText, if set, is the Dockerfile itself (-f outside the
+	// context, or from stdin).
+	Dockerfile     string
+	DockerfileText []byte
+	Tags           []string
+	BuildArgs      map[string]*string // --build-arg K=V; nil value: K named without one
+	Labels         map[string]string
+	NoCache        bool
+	Target         string
+	NetworkMode    string // RUN's network: bridge (default), none, host
+	Quiet          bool   // no output but the image ID at the end, as `docker build -q`
+	Pull           bool   // pull the base images even if the store has them
+	// Auth are the credentials by registry for pulling base images
+	// (X-Registry-Config: the CLI sends all it has).
+	Auth map[string]types.AuthConfig
+}
+
+// PruneOptions is `image prune`: All removes every unused image, not
+// only the unnamed ones.
+type PruneOptions struct {
+	All bool
 }
 
 // EventsOptions is `events`: since (unix seconds; 0 = only new events) and

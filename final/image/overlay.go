@@ -25,6 +25,10 @@ func WithMerged(lower []string, fn func(dir string) error) error {
 	if len(lower) == 1 {
 		return fn(lower[0])
 	}
+	return withMount(lower, "", "", fn)
+}
+
+func withMount(lower []string, upper, work string, fn func(dir string) error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: Go ends the thread with this goroutine
@@ -41,7 +45,7 @@ func WithMerged(lower []string, fn func(dir string) error) error {
 				return err
 			}
 			defer os.Remove(dir)
-			if err := overlay.Mount(dir, lower, "", "", false, trace); err != nil {
+			if err := overlay.Mount(dir, lower, upper, work, false, trace); err != nil {
 				return err
 			}
 			defer unix.Unmount(dir, unix.MNT_DETACH)
@@ -52,3 +56,16 @@ func WithMerged(lower []string, fn func(dir string) error) error {
 }
 
 // endregion merged
+
+// WithUpper is WithMerged with a writable layer on top: upper (and work,
+// overlayfs's scratch directory beside it) get what fn writes into the
+// mount, whiteouts for what it deletes, as a container's upper layer
+// would. Build's COPY writes through it, so that the paths it writes are
+// resolved in the image as a container would see it. With no lower
+// layers (FROM scratch) there is nothing to stack: fn writes into upper.
+func WithUpper(lower []string, upper, work string, fn func(dir string) error) error {
+	if len(lower) == 0 {
+		return fn(upper)
+	}
+	return withMount(lower, upper, work, fn)
+}

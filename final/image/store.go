@@ -44,6 +44,9 @@ type Image struct {
 	// one pulled, or the one made at the first push. Push sends it as it is,
 	// so a pushed image has the digest it was pulled with.
 	Manifest string `json:",omitempty"`
+	// BuildKey is the build-cache key of the step that made the image (its
+	// parent's ID and the instruction): see cache.go.
+	BuildKey string `json:",omitempty"`
 }
 
 func imagesDir() string { return filepath.Join(state.Root, "images") }
@@ -310,6 +313,7 @@ func Add(config []byte, names, repoDigests []string, manifest, parent string) (*
 		if im.Parent == "" {
 			im.Parent = old.Parent
 		}
+		im.BuildKey = old.BuildKey
 	}
 	for _, n := range names {
 		if !im.HasName(n) {
@@ -367,6 +371,7 @@ func fromTar(r io.Reader, base *Image, cfg *Config, step History, name string) (
 		parent = base.ID
 		bc, err := base.Config()
 		if err != nil {
+			RemoveUnused([]string{l.DiffID})
 			return nil, err
 		}
 		cfg.RootFS.DiffIDs = append([]string{}, bc.RootFS.DiffIDs...)
@@ -441,16 +446,26 @@ func Commit(base *Image, upper, name string, cc ContainerConfig, step History) (
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		trace("tar -C %s -c . (whiteouts as .wh. files) | (sha256sum; tar -x)", upper)
-		pw.CloseWithError(archive.TarLayer(pw, upper))
-	}()
 	now := time.Now().UTC()
 	cfg := NewConfig(now)
 	cfg.Architecture, cfg.Variant, cfg.OS, cfg.Author = bc.Architecture, bc.Variant, bc.OS, step.Author
 	cfg.Config = cc
 	step.Created = &now
+	return commitUpper(base, upper, name, cfg, step)
+}
+
+// CommitUpper is Commit with the new image's whole config given (build
+// makes it, step by step); base may be nil (FROM scratch).
+func CommitUpper(base *Image, upper string, cfg *Config, step History) (*Image, error) {
+	return commitUpper(base, upper, "", cfg, step)
+}
+
+func commitUpper(base *Image, upper, name string, cfg *Config, step History) (*Image, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		trace("tar -C %s -c . (whiteouts as .wh. files) | (sha256sum; tar -x)", upper)
+		pw.CloseWithError(archive.TarLayer(pw, upper))
+	}()
 	im, err := fromTar(pr, base, cfg, step, name)
 	pr.CloseWithError(err)
 	return im, err
@@ -479,6 +494,7 @@ func Remove(im *Image) error {
 	if err := os.Remove(filepath.Join(imagesDir(), im.ID+".json")); err != nil {
 		return err
 	}
+	forgetBuildKey(im)
 	removeBlob("sha256:" + im.ID)
 	if im.Manifest != "" && !used[im.Manifest] {
 		removeBlob(im.Manifest)

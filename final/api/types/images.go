@@ -95,6 +95,29 @@ func DecodeAuth(h string) (*AuthConfig, error) {
 	return &a, nil
 }
 
+// DecodeAuthConfigs reads X-Registry-Config, what the CLI sends with
+// POST /build: base64 of a JSON map of registry to credentials (all it
+// has: it cannot know which registries the Dockerfile's FROMs name).
+func DecodeAuthConfigs(h string) (map[string]AuthConfig, error) {
+	if h == "" {
+		return nil, nil
+	}
+	if len(h) > 1<<20 {
+		return nil, fmt.Errorf("X-Registry-Config is longer than 1 MiB")
+	}
+	b, err := base64.URLEncoding.DecodeString(h)
+	if err != nil {
+		if b, err = base64.StdEncoding.DecodeString(h); err != nil {
+			return nil, fmt.Errorf("X-Registry-Config is not base64: %v", err)
+		}
+	}
+	var m map[string]AuthConfig
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("X-Registry-Config is not JSON: %v", err)
+	}
+	return m, nil
+}
+
 // EncodeAuth is the X-Registry-Auth header for a.
 func EncodeAuth(a *AuthConfig) string {
 	if a == nil {

@@ -514,6 +514,12 @@ type ImageDeleteResponseItem struct {
 	Deleted  string `json:"Deleted,omitempty"`
 }
 
+// ImagesPruneReport is POST /images/prune's answer.
+type ImagesPruneReport struct {
+	ImagesDeleted  []ImageDeleteResponseItem `json:"ImagesDeleted"`
+	SpaceReclaimed uint64                    `json:"SpaceReclaimed"`
+}
+
 // IPAMConfig is one address range of a network.
 type IPAMConfig struct {
 	Subnet  string `json:"Subnet,omitempty"`

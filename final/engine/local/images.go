@@ -50,10 +50,12 @@ func (e *Engine) ImageList(ctx context.Context, opts engine.ListOptions) ([]type
 		return nil, err
 	}
 	users := map[string]int{} // layer -> images using it
+	parents := map[string]bool{}
 	for _, im := range ims {
 		for _, l := range im.Layers {
 			users[l]++
 		}
+		parents[im.Parent] = true
 	}
 	out := []types.ImageSummary{}
 	for _, im := range ims {
@@ -62,7 +64,13 @@ func (e *Engine) ImageList(ctx context.Context, opts engine.ListOptions) ([]type
 		if cfg != nil && cfg.Config.Labels != nil {
 			labels = cfg.Config.Labels
 		}
-		if !f.matchAny("reference", append(im.Names, repoTags(im)...)...) || !f.match("dangling", fmt.Sprint(len(im.Names) == 0)) ||
+		// A build's steps are images without names under the last one:
+		// `images` leaves them out, `images -a` shows them (as Docker does).
+		intermediate := len(im.Names) == 0 && parents[im.ID]
+		if intermediate && !opts.All {
+			continue
+		}
+		if !f.matchAny("reference", append(im.Names, repoTags(im)...)...) || !f.match("dangling", fmt.Sprint(len(im.Names) == 0 && !intermediate)) ||
 			!f.labels(labels) {
 			continue
 		}
@@ -199,10 +207,109 @@ func (e *Engine) ImageRemove(ctx context.Context, ref string, force bool) ([]typ
 	for _, t := range append(repoTags(im), im.RepoDigests...) {
 		out = append(out, types.ImageDeleteResponseItem{Untagged: t})
 	}
-	return append(out, types.ImageDeleteResponseItem{Deleted: "sha256:" + im.ID}), nil
+	out = append(out, types.ImageDeleteResponseItem{Deleted: "sha256:" + im.ID})
+	return append(out, removeParents(im, inUse(cs))...), nil
 }
 
 // endregion imageremove
+
+// region removeparents
+// removeParents removes the unnamed images under a removed one, as
+// `docker rmi` does: the steps of the build that made it (its build
+// cache), up to the first image that has a name, another child, or a
+// container.
+func removeParents(im *image.Image, used map[string]bool) []types.ImageDeleteResponseItem {
+	var out []types.ImageDeleteResponseItem
+	for id := im.Parent; id != ""; {
+		p, err := image.Find(id)
+		if err != nil || len(p.Names) > 0 || used[p.ID] || len(image.Children(p.ID)) > 0 {
+			break
+		}
+		if image.Remove(p) != nil {
+			break
+		}
+		out = append(out, types.ImageDeleteResponseItem{Deleted: "sha256:" + p.ID})
+		id = p.Parent
+	}
+	return out
+}
+
+// endregion removeparents
+
+// inUse is the set of images containers were made from.
+func inUse(cs []*state.Container) map[string]bool {
+	used := map[string]bool{}
+	for _, c := range cs {
+		used[c.ImageID] = true
+	}
+	return used
+}
+
+// region imagesprune
+// ImagesPrune is POST /images/prune and `minidocker image prune`: the
+// unnamed images that no other image builds on and no container uses
+// (with All: every image no container uses), each with the unnamed steps
+// under it, over and over until none is left. The build cache of images
+// that are gone goes with them.
+func (e *Engine) ImagesPrune(ctx context.Context, opts engine.PruneOptions) (*types.ImagesPruneReport, error) {
+	rep := &types.ImagesPruneReport{ImagesDeleted: []types.ImageDeleteResponseItem{}}
+	before := layerSizes()
+	cs, _ := state.List()
+	used := inUse(cs)
+	for {
+		ims, err := image.List()
+		if err != nil {
+			return nil, err
+		}
+		parents := map[string]bool{}
+		for _, im := range ims {
+			parents[im.Parent] = true
+		}
+		removed := 0
+		for _, im := range ims {
+			if used[im.ID] || parents[im.ID] || (len(im.Names) > 0 && !opts.All) {
+				continue
+			}
+			if image.Remove(im) != nil {
+				continue
+			}
+			removed++
+			for _, n := range repoTags(im) {
+				rep.ImagesDeleted = append(rep.ImagesDeleted, types.ImageDeleteResponseItem{Untagged: n})
+			}
+			rep.ImagesDeleted = append(rep.ImagesDeleted, types.ImageDeleteResponseItem{Deleted: "sha256:" + im.ID})
+			if !opts.All {
+				rep.ImagesDeleted = append(rep.ImagesDeleted, removeParents(im, used)...)
+			}
+		}
+		if removed == 0 {
+			break
+		}
+	}
+	after := layerSizes()
+	for l, size := range before {
+		if _, ok := after[l]; !ok {
+			rep.SpaceReclaimed += uint64(size)
+		}
+	}
+	return rep, nil
+}
+
+// endregion imagesprune
+
+// layerSizes is the store's layers and their sizes.
+func layerSizes() map[string]int64 {
+	out := map[string]int64{}
+	ims, _ := image.List()
+	for _, im := range ims {
+		for _, l := range im.Layers {
+			if ly, err := image.GetLayer(l); err == nil {
+				out[l] = ly.Size
+			}
+		}
+	}
+	return out
+}
 
 // ImageTag is POST /images/{name}/tag and `minidocker tag`.
 func (e *Engine) ImageTag(ctx context.Context, ref, repo, tag string) error {

@@ -19,6 +19,9 @@ import (
 func (e *Engine) ImageList(ctx context.Context, opts engine.ListOptions) ([]types.ImageSummary, error) {
 	q := url.Values{}
 	filterQuery(q, opts.Filters)
+	if opts.All {
+		q.Set("all", "1")
+	}
 	var out []types.ImageSummary
 	return out, e.call(ctx, "GET", "/images/json", q, nil, &out)
 }
