@@ -56,8 +56,8 @@ func leakChecked(t *testing.T) {
 var busyboxOnce sync.Once
 
 // storeEntries lists the image store: image records, layers, the blobs no
-// record names (a record may gain one, as push caches a layer's gzip), and
-// anything half-made.
+// record names (a record may gain one, as push caches a layer's gzip), the
+// build cache's index, and anything half-made.
 func storeEntries() []string {
 	var out []string
 	named := map[string]bool{}
@@ -68,6 +68,11 @@ func storeEntries() []string {
 			for _, h := range blobName.FindAllString(string(b), -1) {
 				named[h] = true
 			}
+		}
+	}
+	for _, d := range []string{"build-cache", "build"} { // the build cache's index, builds' scratch directories
+		for _, n := range listDir(filepath.Join(mdRoot(), d)) {
+			out = append(out, d+"/"+n)
 		}
 	}
 	for _, n := range listDir(filepath.Join(mdRoot(), "blobs/sha256")) {

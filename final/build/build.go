@@ -19,6 +19,8 @@ import (
 
 	"github.com/minidocker/build-your-own-docker/final/dockerfile"
 	"github.com/minidocker/build-your-own-docker/final/image"
+	"github.com/minidocker/build-your-own-docker/final/inroot"
+	"golang.org/x/sys/unix"
 )
 
 // Options is one build.
@@ -243,14 +245,20 @@ func findStage(stages []dockerfile.Stage, name string) int {
 	return -1
 }
 
+// openIgnore reads the context's .dockerignore, resolved inside the
+// context (a stranger's .dockerignore may be a symlink to the daemon's
+// /etc/shadow, whose lines an error message would then show).
 func openIgnore(dir string) (*Ignore, error) {
-	f, err := os.Open(filepath.Join(dir, ".dockerignore")) // our own extracted tree, or the user's directory
-	if os.IsNotExist(err) {
-		return &Ignore{}, nil
-	}
+	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the build context: %v", err)
 	}
+	defer unix.Close(root)
+	fd, err := inroot.Open(root, ".dockerignore", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
+	if err != nil {
+		return &Ignore{}, nil // none (or one that leads nowhere inside the context)
+	}
+	f := os.NewFile(uintptr(fd), ".dockerignore")
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return &Ignore{}, nil
@@ -337,8 +345,8 @@ func (b *builder) from(s dockerfile.Stage) (*stage, error) {
 	}
 	if err := image.CheckLayerCount(layers + steps); err != nil {
 		return nil, in.Errorf("this stage could stack %d layers (%d from %s, one for each of its %d RUN, COPY and ADD): %v. "+
-			"Use fewer layers: join RUNs with &&, COPY a directory once rather than file by file, or build in a first "+
-			"stage and COPY --from it only what the image needs", layers+steps, layers, ref, steps, err)
+			"Use fewer layers: join RUNs with &&, COPY a directory once rather than file by file, or make it a multi-stage "+
+			"build that does the work in a first stage and COPYs --from it only what the image needs", layers+steps, layers, ref, steps, err)
 	}
 	if len(triggers) > 0 {
 		fmt.Fprintf(b.o.Out, "# Executing %d build trigger(s)\n", len(triggers))
