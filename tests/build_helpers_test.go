@@ -5,7 +5,6 @@ package tests
 import (
 	"archive/tar"
 	"bytes"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -134,11 +133,11 @@ func compilerImage(t *testing.T, md, name, program string) {
 		}
 		return strings.TrimSpace(r.stdout + r.stderr)
 	}
-	files := map[string]string{} // path in the image -> file on the host
+	files := map[string]bool{} // paths, as in the image as on the host
 	add := func(p string) {
 		p = filepath.Clean(p)
 		if _, err := os.Stat(p); err == nil && filepath.IsAbs(p) {
-			files[p] = p
+			files[p] = true
 		}
 	}
 	prog := func(name string) string {
@@ -150,11 +149,9 @@ func compilerImage(t *testing.T, md, name, program string) {
 		}
 		return p
 	}
-	files["/usr/bin/gcc"] = gcc
-	files["/usr/bin/as"], files["/usr/bin/ld"] = prog("as"), prog("ld")
 	libdir := filepath.Dir(out("-print-libgcc-file-name"))
-	progs := []string{gcc, prog("as"), prog("ld")}
-	for _, p := range []string{prog("cc1"), prog("collect2"), prog("lto-wrapper"), filepath.Join(libdir, "liblto_plugin.so")} {
+	var progs []string
+	for _, p := range []string{gcc, prog("as"), prog("ld"), prog("cc1"), prog("collect2"), prog("lto-wrapper"), filepath.Join(libdir, "liblto_plugin.so")} {
 		add(p)
 		progs = append(progs, p)
 	}
@@ -181,106 +178,22 @@ func compilerImage(t *testing.T, md, name, program string) {
 			}
 		}
 	}
-	tarball := filepath.Join(dir, "gcc.tar")
-	f, err := os.Create(tarball)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := tar.NewWriter(f)
-	if err := addTree(tw, rootfs(t)); err != nil {
-		t.Fatal(err)
-	}
-	dirs := map[string]bool{}
-	var paths []string
+	// The busybox rootfs, then gcc's files appended (tar -r), symlinks
+	// followed (-h): each is stored under the name gcc looks it up by.
+	tarball := busyboxTar(t, dir)
+	args := []string{"-rhf", tarball, "-C", "/"}
 	for p := range files {
-		paths = append(paths, p)
+		args = append(args, strings.TrimPrefix(p, "/"))
 	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		for d := filepath.Dir(p); d != "/" && !dirs[d]; d = filepath.Dir(d) {
-			dirs[d] = true
-		}
+	sort.Strings(args[4:])
+	if r := run(t, "tar", args...); r.code != 0 {
+		t.Fatalf("tar: %s", r)
 	}
-	var dirList []string
-	for d := range dirs {
-		dirList = append(dirList, d)
-	}
-	sort.Strings(dirList)
-	for _, d := range dirList {
-		tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(d, "/") + "/", Typeflag: tar.TypeDir, Mode: 0755})
-	}
-	for _, p := range paths {
-		if err := addFile(tw, strings.TrimPrefix(p, "/"), files[p]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	mustRun(t, md, "import", "-c", `CMD ["sh"]`, "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", tarball, name)
 	t.Cleanup(func() { exec.Command(md, "rmi", "-f", name).Run() })
 }
 
 // endregion compilerimage
-
-// addTree puts a directory tree (the busybox rootfs) into a tarball.
-func addTree(tw *tar.Writer, root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if rel == "." {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		link := ""
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			link, _ = os.Readlink(p)
-		}
-		h, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return err
-		}
-		h.Name = rel
-		if fi.IsDir() {
-			h.Name += "/"
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if fi.Mode().IsRegular() {
-			return copyInto(tw, p)
-		}
-		return nil
-	})
-}
-
-// addFile puts the host file src (symlinks followed) into the tarball as name.
-func addFile(tw *tar.Writer, name, src string) error {
-	fi, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: int64(fi.Mode().Perm()), Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
-		return err
-	}
-	return copyInto(tw, src)
-}
-
-func copyInto(w io.Writer, p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(w, f)
-	return err
-}
 
 // tarOf makes a tarball of entries (name -> content; a name ending in /
 // is a directory; content "->X" a symlink to X).

@@ -36,6 +36,9 @@ const (
 	DefaultEntries = 2_000_000
 )
 
+// ErrTooLarge is a tarball over its Limits (bytes or entries).
+var ErrTooLarge = errors.New("over the limit")
+
 // Result says what Extract made, and what it deliberately did not.
 type Result struct {
 	Bytes   int64          // bytes of file content written
@@ -94,10 +97,10 @@ func Extract(r io.Reader, dir string, lim Limits) (*Result, error) {
 		}
 		x.res.Entries++
 		if x.res.Entries > lim.Entries {
-			return x.res, fmt.Errorf("more than %d entries: refusing the tarball", lim.Entries)
+			return x.res, fmt.Errorf("more than %d entries: refusing the tarball (%w)", lim.Entries, ErrTooLarge)
 		}
 		if err := x.entry(h, tr); err != nil {
-			return x.res, fmt.Errorf("entry %q: %v", h.Name, err)
+			return x.res, fmt.Errorf("entry %q: %w", h.Name, err)
 		}
 	}
 	return x.res, x.dirTimes()
@@ -178,7 +181,7 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 		return x.meta(parent, base, h, unix.O_RDONLY|unix.O_DIRECTORY)
 	case tar.TypeReg, tar.TypeRegA:
 		if h.Size < 0 || h.Size > x.lim.Bytes-x.res.Bytes {
-			return fmt.Errorf("its size %d would pass the limit of %d bytes for the layer", h.Size, x.lim.Bytes)
+			return fmt.Errorf("its size %d would pass the limit of %d bytes for the layer (%w)", h.Size, x.lim.Bytes, ErrTooLarge)
 		}
 		f, err := openAt(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0600)
 		if err != nil {

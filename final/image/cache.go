@@ -56,24 +56,17 @@ func CacheLookup(key string) (*Image, bool) {
 // index entry), the index points to the image. A later build without
 // the cache (--no-cache) makes the entry point to its own image.
 func SetBuildKey(im *Image, key string) error {
-	unlock, err := state.Lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	cur, err := load(im.ID)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(cacheDir(), 0700); err != nil {
 		return err
 	}
-	cur.BuildKey = key
-	if err := saveLocked(cur); err != nil {
-		return err
+	cur, err := update(im.ID, func(cur *Image) error {
+		cur.BuildKey = key
+		return state.WriteFileAtomic(filepath.Join(cacheDir(), key), []byte(cur.ID+"\n"))
+	})
+	if err == nil {
+		*im = *cur
 	}
-	*im = *cur
-	return state.WriteFileAtomic(filepath.Join(cacheDir(), key), []byte(im.ID+"\n"))
+	return err
 }
 
 // forgetBuildKey removes the index entry of an image being removed (under

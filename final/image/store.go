@@ -239,34 +239,39 @@ func without(names []string, name string) []string {
 
 // Tag gives the image one more name (taken from any image that had it).
 func Tag(im *Image, name string) (*Image, error) {
-	unlock, err := state.Lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	cur, err := load(im.ID)
-	if err != nil {
-		return nil, err
-	}
-	if !cur.HasName(name) {
-		cur.Names = append(cur.Names, name)
-	}
-	return cur, saveLocked(cur)
+	return update(im.ID, func(cur *Image) error {
+		if !cur.HasName(name) {
+			cur.Names = append(cur.Names, name)
+		}
+		return nil
+	})
 }
 
 // Untag takes a name away from the image; it reports whether names are left.
 func Untag(im *Image, name string) (left bool, err error) {
+	cur, err := update(im.ID, func(cur *Image) error {
+		cur.Names = without(cur.Names, name)
+		return nil
+	})
+	return err == nil && len(cur.Names) > 0, err
+}
+
+// update changes an image's record under the lock: read it again, let fn
+// change it, write it.
+func update(id string, fn func(cur *Image) error) (*Image, error) {
 	unlock, err := state.Lock()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer unlock()
-	cur, err := load(im.ID)
+	cur, err := load(id)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	cur.Names = without(cur.Names, name)
-	return len(cur.Names) > 0, saveLocked(cur)
+	if err := fn(cur); err != nil {
+		return nil, err
+	}
+	return cur, saveLocked(cur)
 }
 
 // endregion save
@@ -342,21 +347,17 @@ func addDigest(list []string, d string) []string {
 
 // AddRepoDigest records that the image is NAME@digest in a registry (push).
 func AddRepoDigest(im *Image, d, manifest string) error {
-	unlock, err := state.Lock()
-	if err != nil {
-		return err
+	cur, err := update(im.ID, func(cur *Image) error {
+		cur.RepoDigests = addDigest(cur.RepoDigests, d)
+		if cur.Manifest == "" {
+			cur.Manifest = manifest
+		}
+		return nil
+	})
+	if err == nil {
+		*im = *cur
 	}
-	defer unlock()
-	cur, err := load(im.ID)
-	if err != nil {
-		return err
-	}
-	cur.RepoDigests = addDigest(cur.RepoDigests, d)
-	if cur.Manifest == "" {
-		cur.Manifest = manifest
-	}
-	*im = *cur
-	return saveLocked(cur)
+	return err
 }
 
 // fromTar makes one layer from a tarball (plain or gzip) and an image of

@@ -184,7 +184,7 @@ func unpackContext(r io.Reader, dir string) error {
 	max := maxBuildContext()
 	lr := &limited{r: r, left: max}
 	if _, err := archive.Extract(lr, dir, archive.Limits{Bytes: max, Entries: 1 << 20}); err != nil {
-		if lr.over {
+		if lr.over || errors.Is(err, archive.ErrTooLarge) {
 			return invalid("the build context is larger than %d bytes (MINIDOCKER_MAX_BUILD_CONTEXT): leave out what the build does not need with a .dockerignore", max)
 		}
 		return invalid("the build context: refused: %v", err)
