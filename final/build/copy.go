@@ -353,10 +353,13 @@ func (s *source) hash(items []*item, add bool) (string, error) {
 }
 
 func hashFile(h hash.Hash, rel string, st unix.Stat_t, f *os.File) error {
-	fmt.Fprintf(h, "%s %o %o %d\n", rel, st.Mode&unix.S_IFMT, st.Mode&07777, st.Size)
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || f == nil {
+		// A directory's size is its filesystem's business (and differs
+		// between the CLI's directory and the daemon's unpacked copy).
+		fmt.Fprintf(h, "%s %o %o\n", rel, st.Mode&unix.S_IFMT, st.Mode&07777)
 		return nil
 	}
+	fmt.Fprintf(h, "%s %o %o %d\n", rel, st.Mode&unix.S_IFMT, st.Mode&07777, st.Size)
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
