@@ -3,8 +3,9 @@
 # alternated in one run (A B, B A, ...) so both see the same machine load;
 # prints the median of each and the ratio. Also: the default bridge network
 # (in a throwaway network namespace, so the host's links and iptables stay
-# untouched), `ps -a` with 100 containers, and pull from a local registry
-# (scripts/bench-pull.sh).
+# untouched), `ps -a` with 100 containers, pull from a local registry
+# (scripts/bench-pull.sh), and docker build, cold and warm
+# (scripts/bench-build.sh).
 #
 #   sudo scripts/bench.sh [PAIRS]      (default 15; needs runc: apt-get install -y runc)
 set -euo pipefail
@@ -49,4 +50,10 @@ if command -v docker-registry >/dev/null && command -v dockerd >/dev/null && com
   bash scripts/bench-pull.sh "$pairs"
 else
   echo "   skipped: needs docker-registry, dockerd, skopeo and umoci (sudo make packages)"
+fi
+echo "== docker build with the classic builder: scripts/bench-build.sh (minidocker's daemon vs dockerd, cold and warm)"
+if command -v dockerd >/dev/null; then
+  bash scripts/bench-build.sh "$pairs"
+else
+  echo "   skipped: needs dockerd (sudo make packages)"
 fi
