@@ -312,3 +312,23 @@ func TestBuildPush(t *testing.T) {
 		t.Errorf("the pulled image's history: %s", r.stdout)
 	}
 }
+
+// TestBuildCopy: COPY's globs, directories, --chown by name, --chmod and
+// destinations relative to WORKDIR; ADD unpacks a local archive and
+// copies a plain file; RUN's exec form.
+func TestBuildCopy(t *testing.T) {
+	md := buildTest(t)
+	dir := buildContext(t, "copy")
+	if r := run(t, "tar", "-C", filepath.Join(dir, "src"), "-czf", filepath.Join(dir, "files.tar.gz"), "one.txt", "sub"); r.code != 0 {
+		t.Fatal(r)
+	}
+	out := mustBuild(t, md, "--network", "none", dir)
+	want := "one.txt\ntwo.txt\n" + // the glob: not other.md
+		"dir: one.txt other.md sub two.txt  dir/sub: deep.txt \n" + // a directory's contents, below WORKDIR
+		"nobody:nogroup 750\ntool\n" + // --chown by name, --chmod
+		"/unpacked/one.txt\n/unpacked/sub/deep.txt\n" + // ADD of a tar.gz: unpacked
+		"tool.sh\n" // ADD of a plain file: copied
+	if !strings.Contains(out, want) {
+		t.Errorf("inside the image:\n%s\nwant:\n%s", out, want)
+	}
+}
