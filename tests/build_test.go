@@ -135,6 +135,12 @@ func TestBuildCache(t *testing.T) {
 	if n := count(first, "Running in"); n != 2 {
 		t.Fatalf("first build: %d RUNs, want 2:\n%s", n, first)
 	}
+	// history: one row per instruction, each ending with a step's image of this store.
+	rows := strings.Fields(mustRun(t, md, "history", "-q", "cache-test").stdout)
+	busybox := strings.TrimPrefix(jget(inspect(t, md, "busybox"), "Id").(string), "sha256:")[:12]
+	if len(rows) != 6 || rows[0] != builtID(t, first) || rows[5] != busybox || strings.Contains(strings.Join(rows, " "), "missing") {
+		t.Errorf("history -q: %v, want the 6 images from %s down to busybox %s", rows, builtID(t, first), busybox)
+	}
 	again := mustBuild(t, md, "-t", "cache-test", dir)
 	if count(again, "Running in") != 0 || count(again, "Using cache") != 5 || builtID(t, again) != builtID(t, first) {
 		t.Errorf("rebuild with nothing changed:\n%s", again)

@@ -154,6 +154,24 @@ func (e *Engine) ImageHistory(ctx context.Context, ref string) ([]types.ImageHis
 		return nil, err
 	}
 	steps, layer := c.LayerHistory()
+	// The images under it (a build's steps, a commit's base) end rows of
+	// the history too: those rows show their IDs and names, as Docker
+	// shows them; the steps of no image here (built elsewhere) are <missing>.
+	byRow := map[int]*image.Image{len(steps) - 1: im}
+	for id := im.Parent; id != ""; {
+		p, err := image.Find(id)
+		if err != nil {
+			break
+		}
+		pc, err := p.Config()
+		if err != nil {
+			break
+		}
+		if n := len(pc.History); n > 0 && n < len(steps) && pc.History[n-1].CreatedBy == steps[n-1].CreatedBy {
+			byRow[n-1] = p
+		}
+		id = p.Parent
+	}
 	out := []types.ImageHistoryItem{}
 	for i := len(steps) - 1; i >= 0; i-- {
 		h := steps[i]
@@ -166,8 +184,8 @@ func (e *Engine) ImageHistory(ctx context.Context, ref string) ([]types.ImageHis
 				it.Size = l.Size
 			}
 		}
-		if i == len(steps)-1 {
-			it.ID, it.Tags = "sha256:"+im.ID, repoTags(im)
+		if p := byRow[i]; p != nil {
+			it.ID, it.Tags = "sha256:"+p.ID, repoTags(p)
 		}
 		out = append(out, it)
 	}
