@@ -48,12 +48,16 @@ func TestBuildTwoStage(t *testing.T) {
 }
 
 // TestBuildConfig: ENV, ARG (with --build-arg and defaults), LABEL,
-// WORKDIR (absolute and relative), SHELL, EXPOSE, STOPSIGNAL, USER,
-// ENTRYPOINT and CMD, checked in the image's config and inside it.
+// WORKDIR (absolute and relative), SHELL, EXPOSE, STOPSIGNAL, USER (a RUN
+// after it, and the image run as it), ENTRYPOINT and CMD, checked in the
+// image's config and inside it.
 func TestBuildConfig(t *testing.T) {
 	md := buildTest(t)
 	dir := buildContext(t, "config")
-	mustBuild(t, md, "-t", "cfg-test", "--build-arg", "VERSION=2.0", "--build-arg", "WHO=tester", "--label", "extra=yes", dir)
+	out := mustBuild(t, md, "-t", "cfg-test", "--build-arg", "VERSION=2.0", "--build-arg", "WHO=tester", "--label", "extra=yes", dir)
+	if !strings.Contains(out, "RUN as nobody (65534)") {
+		t.Errorf("the RUN after USER nobody ran as someone else:\n%s", out)
+	}
 	c := inspect(t, md, "cfg-test")
 	for path, want := range map[string]any{
 		"Config.User": "nobody", "Config.WorkingDir": "/opt/app/sub", "Config.StopSignal": "SIGINT",
@@ -69,8 +73,7 @@ func TestBuildConfig(t *testing.T) {
 	if !strings.Contains(env, "APP_HOME=/opt/app") || !strings.Contains(env, "GREETING=hello world") || strings.Contains(env, "VERSION") {
 		t.Errorf("Config.Env = %s: want APP_HOME and GREETING, and no ARG", env)
 	}
-	// --user 0: minidocker runs images as root only, so far
-	r := mustRun(t, md, "run", "--rm", "--network", "none", "--user", "0", "cfg-test")
+	r := mustRun(t, md, "run", "--rm", "--network", "none", "cfg-test") // as the image's USER, nobody
 	want := "version=2.0 who=tester\n/opt/app/sub\nGREETING=hello world\nVERSION=unset\n/opt/app/sub\n"
 	if r.stdout != want {
 		t.Errorf("inside the image:\n%s\nwant:\n%s", r.stdout, want)
@@ -80,15 +83,15 @@ func TestBuildConfig(t *testing.T) {
 		t.Errorf("the second RUN ran without its ARGs or its SHELL:\n%s", hist)
 	}
 	// One history row per instruction after FROM, plus --label's, plus busybox's own.
-	if rows := strings.Count(mustRun(t, md, "history", "-q", "cfg-test").stdout, "\n"); rows != 16 {
-		t.Errorf("history: %d rows, want 16:\n%s", rows, hist)
+	if rows := strings.Count(mustRun(t, md, "history", "-q", "cfg-test").stdout, "\n"); rows != 17 {
+		t.Errorf("history: %d rows, want 17:\n%s", rows, hist)
 	}
 	// The defaults, without --build-arg: another key for each RUN.
-	out := mustBuild(t, md, "-t", "cfg-default", dir)
-	if n := count(out, "Running in"); n != 2 {
-		t.Errorf("other ARG values, yet %d RUNs ran (want 2):\n%s", n, out)
+	out = mustBuild(t, md, "-t", "cfg-default", dir)
+	if n := count(out, "Running in"); n != 3 {
+		t.Errorf("other ARG values, yet %d RUNs ran (want 3):\n%s", n, out)
 	}
-	if r := mustRun(t, md, "run", "--rm", "--network", "none", "--user", "0", "cfg-default"); !strings.HasPrefix(r.stdout, "version=1.0 who=\n") {
+	if r := mustRun(t, md, "run", "--rm", "--network", "none", "cfg-default"); !strings.HasPrefix(r.stdout, "version=1.0 who=\n") {
 		t.Errorf("defaults: %q", r.stdout)
 	}
 }

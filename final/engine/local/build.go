@@ -271,7 +271,11 @@ func (e *Engine) buildRun(ctx context.Context, r build.RunRequest) (int, error) 
 	req := &types.ContainerCreateRequest{
 		Config: types.Config{Image: r.Image.ID, Cmd: r.Args, Entrypoint: types.StrSlice{""}, Env: r.Env,
 			WorkingDir: r.Cwd, User: r.User, Labels: map[string]string{}},
-		HostConfig: &types.HostConfig{NetworkMode: r.Network, AutoRemove: true}}
+		// No user namespace of its own, whatever the daemon's default: the
+		// step's layer is hashed from the upper directory as the container
+		// leaves it, and in a remapped namespace its files would carry the
+		// shifted owners (100000 for root).
+		HostConfig: &types.HostConfig{NetworkMode: r.Network, AutoRemove: true, UsernsMode: "host"}}
 	c, warnings, err := e.create("", req, true)
 	if err != nil {
 		return 0, err
