@@ -25,28 +25,13 @@ for t in dockerd containerd docker; do
 done
 [ -x "$rootfs/bin/busybox" ] || { say "no rootfs at $rootfs: run make rootfs"; exit 1; }
 
-tmp=$(mktemp -d /tmp/minidocker-bench-build.XXXXXX)
-md_sock=$tmp/md.sock dk_sock=$tmp/docker.sock
-MD="docker -H unix://$md_sock" DK="docker -H unix://$dk_sock"
-md_pid= dk_pid=
-cleanup() {
-  set +e
-  [ -n "$dk_pid" ] && kill "$dk_pid" && wait "$dk_pid"
-  [ -n "$md_pid" ] && kill "$md_pid" && wait "$md_pid"
-  pkill -f "containerd --config $tmp" 2>/dev/null
-  grep -o " ${tmp}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-CGO_ENABLED=0 go build -tags urfave_cli_no_docs -ldflags '-s -w' -o "$tmp/minidocker" ./final
-CGO_ENABLED=0 go build -ldflags '-s -w' -o "$tmp/minidocker-init" ./final/minidocker-init
-CGO_ENABLED=0 go build -o "$tmp/benchpair" ./tools/benchpair
-md=$tmp/minidocker bp=$tmp/benchpair
+. scripts/bench-lib.sh
+bench_begin bench-build
+md_sock=$tmp/md.sock MD="docker -H unix://$tmp/md.sock"
+bench_build init
+bench_home
+export DOCKER_BUILDKIT=0
 export MINIDOCKER_ROOT=$tmp/md-state # a scratch store: its images and cache only
-# The docker CLI's config is the bench's own (after go build: Go's module cache is under the real HOME).
-export HOME=$tmp/home DOCKER_CONFIG=$tmp/home/.docker DOCKER_CLI_HINTS=false DOCKER_BUILDKIT=0
-mkdir -p "$HOME"
 
 # The context: 10 instructions, 3 RUNs, 2 COPYs (a file and a directory).
 ctx=$tmp/ctx
@@ -66,10 +51,9 @@ EXPOSE 8080
 CMD ["cat", "/app/data/size"]
 EOF
 
-wait_sock() { for _ in $(seq 300); do [ -S "$1" ] && $2 version >/dev/null 2>&1 && return 0; sleep 0.1; done; say "$1 did not come up"; return 1; }
-"$md" daemon -H "unix://$md_sock" --group root >"$tmp/md.log" 2>&1 & md_pid=$!
-dockerd -H "unix://$dk_sock" --data-root "$tmp/docker-data" --exec-root "$tmp/docker-exec" --pidfile "$tmp/docker.pid" \
-  --iptables=false --ip-masq=false --bridge=none --log-level=error >"$tmp/dockerd.log" 2>&1 & dk_pid=$!
+"$md" daemon -H "unix://$md_sock" --group root >"$tmp/md.log" 2>&1 &
+bench_pids+=($!)
+start_dockerd
 wait_sock "$md_sock" "$MD"
 wait_sock "$dk_sock" "$DK"
 tar -C "$rootfs" -c . | $DK import - busybox >/dev/null

@@ -24,25 +24,10 @@ for t in dockerd docker docker-registry skopeo umoci; do
   command -v "$t" >/dev/null || { say "needs $t: sudo make packages"; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/minidocker-bench-pull.XXXXXX)
-dk_sock=$tmp/docker.sock DK="docker -H unix://$tmp/docker.sock"
-reg_pid='' dk_pid=''
-cleanup() {
-  set +e
-  [ -n "$dk_pid" ] && kill "$dk_pid" && wait "$dk_pid"
-  [ -n "$reg_pid" ] && kill "$reg_pid" && wait "$reg_pid"
-  pkill -f "containerd --config $tmp" 2>/dev/null
-  grep -o " ${tmp}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-CGO_ENABLED=0 go build -tags urfave_cli_no_docs -ldflags '-s -w' -o "$tmp/minidocker" ./final
-CGO_ENABLED=0 go build -o "$tmp/benchpair" ./tools/benchpair
-md=$tmp/minidocker bp=$tmp/benchpair
-# After the builds (Go's module cache is under $HOME): no login of the user's counts.
-export HOME=$tmp/home DOCKER_CONFIG=$tmp/home/.docker DOCKER_CLI_HINTS=false
-mkdir -p "$HOME"
+. scripts/bench-lib.sh
+bench_begin bench-pull
+bench_build
+bench_home # no login of the user's counts
 export MINIDOCKER_ROOT=$tmp/md-state # a store of its own: the host's images do not count
 
 # The registry, on a free loopback port (loopback registries are plain
@@ -50,9 +35,9 @@ export MINIDOCKER_ROOT=$tmp/md-state # a store of its own: the host's images do 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 reg=127.0.0.1:$port
 printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\nhttp:\n  addr: %s\n' "$tmp" "$reg" >"$tmp/registry.yml"
-docker-registry serve "$tmp/registry.yml" >"$tmp/registry.log" 2>&1 & reg_pid=$!
-dockerd -H "unix://$dk_sock" --data-root "$tmp/docker-data" --exec-root "$tmp/docker-exec" --pidfile "$tmp/docker.pid" \
-  --iptables=false --ip-masq=false --bridge=none --log-level=error --insecure-registry "$reg" >"$tmp/dockerd.log" 2>&1 & dk_pid=$!
+docker-registry serve "$tmp/registry.yml" >"$tmp/registry.log" 2>&1 &
+bench_pids+=($!)
+start_dockerd --insecure-registry "$reg"
 for _ in $(seq 300); do curl -sf "http://$reg/v2/" >/dev/null && [ -S "$dk_sock" ] && $DK version >/dev/null 2>&1 && break; sleep 0.1; done
 $DK version >/dev/null || { say "dockerd did not come up: $(tail -3 "$tmp/dockerd.log")"; exit 1; }
 
