@@ -30,7 +30,7 @@ func buildCommands() []*cli.Command {
 			&cli.BoolFlag{Name: "no-cache", Usage: "run every step again, without the build cache"},
 			&cli.StringFlag{Name: "target", Usage: "the stage to build (and stop at)"},
 			&cli.StringSliceFlag{Name: "label", Usage: "a label K=V for the image"},
-			&cli.StringFlag{Name: "network", Value: "bridge", Usage: "RUN's network: bridge, none, host or a network's name"},
+			&cli.StringFlag{Name: "network", Value: "default", Usage: "RUN's network: bridge, none, host or a network's name (default: bridge; host when rootless)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image ID"},
 			&cli.StringFlag{Name: "iidfile", Usage: "write the image ID to this file"},
 			&cli.BoolFlag{Name: "pull", Usage: "pull the base images even if they are here"},

@@ -294,3 +294,24 @@ func TestRootlessCgroup(t *testing.T) {
 		t.Errorf("the container's group after rm: %v", err)
 	}
 }
+
+// TestRootlessBuild: nobody builds an image in its own store: COPY writes
+// through an overlay mount in its user namespace, RUN runs in a container
+// of it (the host's network: rootless has no bridge), the files the image
+// holds are root's inside; the image runs, and a rebuild comes from the
+// cache.
+func TestRootlessBuild(t *testing.T) {
+	u := newRootlessUser(t)
+	ctx := filepath.Join(u.home, "ctx")
+	os.Mkdir(ctx, 0755)
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM busybox\nCOPY greeting /app/\nRUN stat -c '%u %n' /app/greeting > /app/owner\nCMD [\"cat\", \"/app/greeting\", \"/app/owner\"]\n"), 0644)
+	os.WriteFile(filepath.Join(ctx, "greeting"), []byte("built by nobody\n"), 0644)
+	exec.Command("chown", "-R", fmt.Sprint(nobody), ctx).Run()
+	first := u.mustRun(t, "build", "-t", "rootless-built", ctx)
+	if r := u.mustRun(t, "run", "--rm", "--network", "none", "rootless-built"); r.stdout != "built by nobody\n0 /app/greeting\n" {
+		t.Errorf("the image built rootless: %q\n%s", r.stdout, first.stdout)
+	}
+	if again := u.mustRun(t, "build", "-t", "rootless-built", ctx); strings.Count(again.stdout, "Using cache") != 3 {
+		t.Errorf("rebuild: %s", again.stdout)
+	}
+}

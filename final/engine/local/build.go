@@ -22,6 +22,7 @@ import (
 	"github.com/minidocker/build-your-own-docker/final/inroot"
 	"github.com/minidocker/build-your-own-docker/final/reference"
 	"github.com/minidocker/build-your-own-docker/final/registry"
+	"github.com/minidocker/build-your-own-docker/final/rootless"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"golang.org/x/sys/unix"
 )
@@ -60,6 +61,9 @@ func (e *Engine) ImageBuild(ctx context.Context, opts engine.BuildOptions, progr
 	network := opts.NetworkMode
 	if network == "" || network == "default" {
 		network = "bridge"
+		if rootless.On() { // no bridge to be had: a RUN shares the user's network (apt-get, wget still work)
+			network = "host"
+		}
 	}
 	h := types.HostConfig{NetworkMode: network}
 	if _, err := checkNetwork(&h, nil); err != nil {
