@@ -75,8 +75,11 @@ type Cgroup struct {
 }
 
 // Open describes the cgroup of a container without touching the kernel.
-func Open(id string, cpuset bool) *Cgroup {
-	cg := &Cgroup{Name: "minidocker-" + id[:12], V2: V2(), Dirs: map[string]string{}}
+func Open(id string, cpuset bool) *Cgroup { return open("minidocker-"+id[:12], cpuset) }
+
+// open describes the group at name, a path below each hierarchy's root.
+func open(name string, cpuset bool) *Cgroup {
+	cg := &Cgroup{Name: name, V2: V2(), Dirs: map[string]string{}}
 	if none { // rootless without delegation: no directory, every method a no-op
 		return cg
 	}
@@ -114,7 +117,10 @@ func Open(id string, cpuset bool) *Cgroup {
 // region create
 // Create makes the group and writes the limits, before any process is in it.
 func Create(id string, l Limits) (*Cgroup, error) {
-	cg := Open(id, l.CpusetCpus != "")
+	return create(Open(id, l.CpusetCpus != ""), l)
+}
+
+func create(cg *Cgroup, l Limits) (*Cgroup, error) {
 	if none {
 		if !l.Empty() {
 			return nil, fmt.Errorf("rootless: %s: the container cannot have limits (-m, --cpus, --pids-limit...) here; without them it runs in none", noneWhy)
@@ -136,6 +142,9 @@ func (cg *Cgroup) createV2(l Limits) error {
 		return err
 	}
 	dir := cg.Dirs[""]
+	if err := makeParents(dir, l); err != nil {
+		return err
+	}
 	trace("mkdir %s", dir)
 	if err := os.Mkdir(dir, 0755); err != nil {
 		return fmt.Errorf("create cgroup: %v", err)
@@ -160,6 +169,9 @@ func (cg *Cgroup) createV2(l Limits) error {
 	if l.NanoCPUs > 0 {
 		set("cpu.max", fmt.Sprintf("%d 100000", l.NanoCPUs/1e4)) // quota per 100 ms period
 	}
+	if l.CPUQuota != 0 || l.CPUPeriod != 0 {
+		set("cpu.max", cpuMax(l.CPUQuota, l.CPUPeriod))
+	}
 	if l.CPUShares > 0 {
 		set("cpu.weight", strconv.FormatInt(Weight(l.CPUShares), 10))
 	}
@@ -168,6 +180,9 @@ func (cg *Cgroup) createV2(l Limits) error {
 	}
 	if l.CpusetCpus != "" {
 		set("cpuset.cpus", l.CpusetCpus)
+	}
+	if l.CpusetMems != "" {
+		set("cpuset.mems", l.CpusetMems)
 	}
 	if err == nil {
 		err = cg.setIO(l.IO)
@@ -202,6 +217,10 @@ func enableV2(cpuset bool) error {
 
 func (cg *Cgroup) createV1(l Limits) error {
 	for _, dir := range cg.Dirs {
+		if err := makeParents(dir, l); err != nil {
+			cg.Destroy()
+			return err
+		}
 		trace("mkdir %s", dir)
 		if err := os.Mkdir(dir, 0755); err != nil {
 			cg.Destroy()
@@ -231,6 +250,12 @@ func (cg *Cgroup) createV1(l Limits) error {
 		set("cpu,cpuacct", "cpu.cfs_period_us", "100000")
 		set("cpu,cpuacct", "cpu.cfs_quota_us", strconv.FormatInt(l.NanoCPUs/1e4, 10))
 	}
+	if l.CPUPeriod > 0 {
+		set("cpu,cpuacct", "cpu.cfs_period_us", strconv.FormatInt(l.CPUPeriod, 10))
+	}
+	if l.CPUQuota != 0 {
+		set("cpu,cpuacct", "cpu.cfs_quota_us", strconv.FormatInt(l.CPUQuota, 10))
+	}
 	if l.CPUShares > 0 {
 		set("cpu,cpuacct", "cpu.shares", strconv.FormatInt(l.CPUShares, 10))
 	}
@@ -240,6 +265,9 @@ func (cg *Cgroup) createV1(l Limits) error {
 	if l.CpusetCpus != "" {
 		// A new v1 cpuset group has no CPUs and no memory nodes: fill both.
 		mems, _ := os.ReadFile(filepath.Join(Mount, "cpuset", "cpuset.mems"))
+		if l.CpusetMems != "" {
+			mems = []byte(l.CpusetMems)
+		}
 		set("cpuset", "cpuset.cpus", l.CpusetCpus)
 		set("cpuset", "cpuset.mems", strings.TrimSpace(string(mems)))
 	}

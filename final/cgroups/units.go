@@ -14,7 +14,11 @@ type Limits struct {
 	CPUShares  int64  // --cpu-shares 512 (relative weight, 1024 = default)
 	PidsLimit  int64  // --pids-limit 32, 0 = unlimited
 	CpusetCpus string // --cpuset-cpus 0-1
-	IO         IO     // --blkio-weight, --device-read-bps ...
+	CpusetMems string // --cpuset-mems 0 (with CpusetCpus)
+	// CPUQuota and CPUPeriod are --cpu-quota and --cpu-period (µs; an OCI
+	// config's cpu.quota and cpu.period), beside --cpus's NanoCPUs.
+	CPUQuota, CPUPeriod int64
+	IO                  IO // --blkio-weight, --device-read-bps ...
 }
 
 // IO is block I/O, per device: Docker's --blkio-weight (10-1000, relative,
