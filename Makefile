@@ -18,9 +18,10 @@ packages: ## apt-get install what the steps and tests use
 rootfs: ## build the busybox rootfs at $(ROOTFS) (ROOTFS_TAR=busybox.tar uses a `docker export` tarball)
 	bash scripts/mkrootfs.sh $(if $(ROOTFS_TAR),--from-tar $(ROOTFS_TAR)) $(ROOTFS)
 
-minidocker: ## build bin/minidocker, bin/minidocker-init (both static, no cgo) and bin/minidocker-nsenter (exec's C constructor: cgo)
+minidocker: ## build bin/minidocker, bin/minidocker-init, bin/minidocker-runc (static, no cgo) and bin/minidocker-nsenter (exec's C constructor: cgo)
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs -ldflags '-s -w' -o bin/minidocker ./final
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o bin/minidocker-init ./final/minidocker-init
+	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o bin/minidocker-runc ./final/minidocker-runc
 	rm -f bin/minidocker-nsenter
 	CGO_ENABLED=1 $(GO) build -ldflags '-s -w -extldflags=-static' -o bin/minidocker-nsenter ./final/minidocker-nsenter || \
 	  echo "minidocker: no C toolchain for cgo (apt-get install gcc): minidocker exec will use nsenter(1)"

@@ -1,0 +1,649 @@
+//go:build linux
+
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
+	"github.com/minidocker/build-your-own-docker/final/state"
+	"golang.org/x/sys/unix"
+)
+
+// Global are runc's global flags.
+type Global struct {
+	Root          string // --root: where the containers' state lives
+	Log           string // --log FILE
+	LogFormat     string // --log-format text|json
+	SystemdCgroup bool   // --systemd-cgroup
+	Debug         bool
+}
+
+// DefaultRoot is --root's default. podman runs `state` with no flags at
+// all, so the default is the one every caller shares.
+const DefaultRoot = "/run/minidocker-runc"
+
+// record is a container's state file, <root>/<id>/state.json: what the
+// stateless commands that follow create need to know.
+type record struct {
+	ID          string            `json:"id"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Pid         int               `json:"pid"`
+	PidStart    uint64            `json:"pidStart"` // /proc/PID/stat's start time: a reused PID is not ours
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Cgroup      string            `json:"cgroup"`
+	Cpuset      bool              `json:"cpuset"`
+	OwnPID      bool              `json:"ownPidNamespace"`
+	Hooks       *Hooks            `json:"hooks,omitempty"` // config.json's, as it was at create
+}
+
+// State is the runtime-spec's state, what `state` prints and hooks read.
+type State struct {
+	Version     string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Status      string            `json:"status"`
+	Pid         int               `json:"pid"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs,omitempty"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Owner       string            `json:"owner"`
+}
+
+// SpecVersion is the runtime-spec version this runtime implements.
+const SpecVersion = SpecVersionConst
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$`)
+
+func (g *Global) dir(id string) (string, error) {
+	if !validID.MatchString(id) {
+		return "", fmt.Errorf("invalid container id %q: letters, digits and _.+- (at most 128)", id)
+	}
+	return filepath.Join(g.Root, id), nil
+}
+
+// load reads a container's record.
+func (g *Global) load(id string) (*record, string, error) {
+	dir, err := g.dir(id)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if os.IsNotExist(err) {
+		return nil, dir, fmt.Errorf("container %s does not exist", id)
+	}
+	if err != nil {
+		return nil, dir, err
+	}
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, dir, fmt.Errorf("container %s: bad state file: %v", id, err)
+	}
+	return &r, dir, nil
+}
+
+// region status
+// status is what the kernel says now: stopped once the PID is gone, a
+// zombie (its parent, the caller's shim, has not reaped it yet) or a
+// reused PID; created while the exec fifo is there; paused while frozen.
+func (r *record) status(dir string) string {
+	if !alive(r.Pid, r.PidStart) {
+		return "stopped"
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "exec.fifo")); err == nil {
+		return "created"
+	}
+	if cgroups.At(r.Cgroup, r.Cpuset).Frozen() {
+		return "paused"
+	}
+	return "running"
+}
+
+// endregion status
+
+func alive(pid int, start uint64) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i < 0 || len(s) < i+3 || s[i+2] == 'Z' || s[i+2] == 'X' {
+		return false
+	}
+	st, err := state.StartTime(pid)
+	return err == nil && st == start
+}
+
+func (r *record) state(dir string) State {
+	st := State{Version: SpecVersion, ID: r.ID, Status: r.status(dir), Pid: r.Pid, Bundle: r.Bundle, Rootfs: r.Rootfs,
+		Created: r.Created, Annotations: r.Annotations, Owner: "root"}
+	if st.Status == "stopped" {
+		st.Pid = 0
+	}
+	return st
+}
+
+// StateCmd is `state ID`.
+func StateCmd(g *Global, id string) error {
+	r, dir, err := g.load(id)
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(r.state(dir), "", "  ")
+	fmt.Println(string(b))
+	return nil
+}
+
+// CreateOpts are create's (and run's) flags.
+type CreateOpts struct {
+	Bundle, PidFile, ConsoleSocket string
+}
+
+// region create
+// Create is `create ID`: everything but process.args. The init it starts
+// is left waiting on the exec fifo; create exits, and the init, orphaned,
+// is adopted by the caller's subreaper (containerd's shim, conmon).
+func Create(g *Global, id string, o CreateOpts) (err error) {
+	_, err = prepare(g, id, o)
+	return err
+}
+
+// created is a container create has made, and what undoes it.
+type created struct {
+	g   *Global
+	rec *record
+	dir string
+	cg  *cgroups.Cgroup
+	pid int
+}
+
+// abort undoes a create that failed, so nothing is left half-made.
+func (c *created) abort() {
+	if c.pid > 0 {
+		unix.Kill(c.pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(c.pid, &ws, 0, nil)
+	}
+	if c.cg != nil {
+		c.cg.Destroy()
+	}
+	os.RemoveAll(c.dir)
+}
+
+func prepare(g *Global, id string, o CreateOpts) (c *created, err error) {
+	dir, err := g.dir(id)
+	if err != nil {
+		return nil, err
+	}
+	bundle := o.Bundle
+	if bundle == "" {
+		bundle = "."
+	}
+	if bundle, err = filepath.Abs(bundle); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %v", bundle, err)
+	}
+	spec, err := Parse(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	p, err := makePlan(spec, bundle, g)
+	if err != nil {
+		return nil, err
+	}
+	if p.init.Terminal && o.ConsoleSocket == "" {
+		return nil, errors.New("process.terminal is true: --console-socket is required")
+	}
+	if !p.init.Terminal && o.ConsoleSocket != "" {
+		return nil, errors.New("--console-socket is for a process with terminal: true")
+	}
+	if err := os.MkdirAll(g.Root, 0700); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0700); err != nil {
+		if os.IsExist(err) {
+			return nil, fmt.Errorf("container %s already exists", id)
+		}
+		return nil, err
+	}
+	if p.cgroup == "" {
+		p.cgroup = "minidocker-runc-" + id
+	}
+	c = &created{g: g, dir: dir, rec: &record{ID: id, Bundle: bundle, Rootfs: p.init.Rootfs, Created: time.Now().UTC(),
+		Annotations: spec.Annotations, Cgroup: p.cgroup, Cpuset: p.limits.CpusetCpus != "", OwnPID: p.ownPID, Hooks: spec.Hooks}}
+	defer func() {
+		if err != nil {
+			c.abort()
+		}
+	}()
+	if err := c.start(p, o); err != nil {
+		return c, err
+	}
+	if err := c.save(); err != nil {
+		return c, err
+	}
+	if spec.Hooks != nil {
+		st := c.rec.state(dir)
+		for _, hs := range [][]Hook{spec.Hooks.Prestart, spec.Hooks.CreateRuntime} {
+			if err := runHooks(hs, st); err != nil {
+				return c, err
+			}
+		}
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, c.pid); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// endregion create
+
+func (c *created) save() error {
+	b, _ := json.Marshal(c.rec)
+	tmp := filepath.Join(c.dir, ".state.json")
+	if err := os.WriteFile(tmp, b, 0600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(c.dir, "state.json"))
+}
+
+// writePidFile writes the pid to a temporary file, then renames it: a
+// caller polling for the file never reads half a number (runc does this).
+func writePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// region clone
+// start makes the exec fifo and the cgroup, clones the init into the
+// new namespaces (after joining those given by path), and waits for its
+// report: "ok" once everything is set up, or the error.
+func (c *created) start(p *plan, o CreateOpts) error {
+	fifoPath := filepath.Join(c.dir, "exec.fifo")
+	if err := unix.Mkfifo(fifoPath, 0622); err != nil {
+		return fmt.Errorf("mkfifo %s: %v", fifoPath, err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer fifo.Close()
+	if c.cg, err = cgroups.CreateAt(p.cgroup, p.limits); err != nil {
+		return err
+	}
+	var console *os.File
+	if o.ConsoleSocket != "" {
+		conn, err := net.Dial("unix", o.ConsoleSocket)
+		if err != nil {
+			return fmt.Errorf("--console-socket: %v", err)
+		}
+		defer conn.Close()
+		if console, err = conn.(*net.UnixConn).File(); err != nil {
+			return err
+		}
+		defer console.Close()
+	}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer specW.Close()
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		specR.Close()
+		return err
+	}
+	statusR, statusW := pair[0], os.NewFile(uintptr(pair[1]), "status")
+	defer unix.Close(statusR)
+	files := []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd(), specR.Fd(), statusW.Fd(), fifo.Fd()}
+	if o.ConsoleSocket != "" {
+		files = append(files, console.Fd())
+	}
+	attr := &syscall.ProcAttr{Env: []string{"GOMAXPROCS=1", "GOTRACEBACK=none"}, Files: files,
+		Sys: &syscall.SysProcAttr{Cloneflags: p.clone}}
+	if c.cg.V2 {
+		// cgroup v2: cloned straight into its group (CLONE_INTO_CGROUP).
+		if fd, err := unix.Open(c.cg.Dirs[""], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			defer unix.Close(fd)
+			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
+		}
+	}
+	c.pid, err = forkInit(p.join, attr)
+	specR.Close()
+	statusW.Close()
+	if err != nil {
+		return err
+	}
+	if !attr.Sys.UseCgroupFD {
+		if err := c.cg.Apply(c.pid); err != nil {
+			return err
+		}
+	}
+	if c.rec.PidStart, err = state.StartTime(c.pid); err != nil {
+		return err
+	}
+	c.rec.Pid = c.pid
+	b, _ := json.Marshal(&p.init)
+	if _, err := specW.Write(b); err != nil {
+		return fmt.Errorf("sending the spec to init: %v", err)
+	}
+	specW.Close()
+	return readStatus(statusR)
+}
+
+// forkInit clones `minidocker-runc init`. Namespaces given by path are
+// joined first, by a thread of our own locked for this alone: setns(2)
+// moves only the calling thread, clone(2) copies that thread's
+// namespaces (the PID namespace: its namespace for children), and the
+// thread is thrown away after (never unlocked), so the rest of create
+// (its hooks) stays in the runtime's namespaces.
+func forkInit(join []joinNS, attr *syscall.ProcAttr) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		for _, j := range join {
+			fd, err := unix.Open(j.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				done <- result{0, fmt.Errorf("namespace %s: %v", j.path, err)}
+				return
+			}
+			err = unix.Setns(fd, j.flag)
+			unix.Close(fd)
+			if err != nil {
+				done <- result{0, fmt.Errorf("setns %s: %v", j.path, err)}
+				return
+			}
+		}
+		pid, err := syscall.ForkExec("/proc/self/exe", []string{"minidocker-runc", "init", "oci"}, attr)
+		if err != nil && attr.Sys.UseCgroupFD { // a kernel without clone3's cgroup: clone, then move
+			attr.Sys.UseCgroupFD = false
+			pid, err = syscall.ForkExec("/proc/self/exe", []string{"minidocker-runc", "init", "oci"}, attr)
+		}
+		if err != nil {
+			err = fmt.Errorf("cannot start the container's init: %v", err)
+		}
+		done <- result{pid, err}
+	}()
+	r := <-done
+	return r.pid, r.err
+}
+
+// endregion clone
+
+// readStatus waits for init's "ok" or "error CODE MESSAGE"; EOF first
+// means it died.
+func readStatus(fd int) error {
+	buf := make([]byte, 8192)
+	for {
+		n, _, _, _, err := unix.Recvmsg(fd, buf, nil, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return errors.New("the container's init died while setting up")
+		}
+		line := strings.TrimSpace(string(buf[:n]))
+		switch {
+		case line == "ok":
+			return nil
+		case strings.HasPrefix(line, "error "):
+			f := strings.SplitN(line, " ", 3)
+			if len(f) < 3 {
+				return errors.New("the container's init failed")
+			}
+			return errors.New(f[2])
+		}
+	}
+}
+
+// region start
+// Start is `start ID`: open the exec fifo's read end, which lets the
+// init's blocked open(2) return; it writes one byte and execs
+// process.args. The fifo goes: the container is running.
+func Start(g *Global, id string) error {
+	r, dir, err := g.load(id)
+	if err != nil {
+		return err
+	}
+	if st := r.status(dir); st != "created" {
+		return fmt.Errorf("cannot start a container that is %s", st)
+	}
+	fifoPath := filepath.Join(dir, "exec.fifo")
+	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the exec fifo: %v", err)
+	}
+	defer unix.Close(fd)
+	var b [1]byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		unix.Poll(fds, 100)
+		if n, _ := unix.Read(fd, b[:]); n == 1 {
+			break
+		}
+		if !alive(r.Pid, r.PidStart) {
+			return fmt.Errorf("container %s: its init is gone", id)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %s: its init did not answer on the exec fifo", id)
+		}
+	}
+	os.Remove(fifoPath)
+	if r.Hooks != nil {
+		warnHooks(r.Hooks.Poststart, r.state(dir)) // failures only warn (runtime-spec)
+	}
+	return nil
+}
+
+// endregion start
+
+// Kill is `kill [--all] ID SIGNAL`.
+func Kill(g *Global, id, sig string, all bool) error {
+	r, dir, err := g.load(id)
+	if err != nil {
+		return err
+	}
+	s, err := ParseSignal(sig)
+	if err != nil {
+		return err
+	}
+	if st := r.status(dir); st == "stopped" {
+		return fmt.Errorf("container %s is not running", id)
+	}
+	if all {
+		for _, pid := range cgroups.At(r.Cgroup, r.Cpuset).Procs() {
+			unix.Kill(pid, s)
+		}
+		return nil
+	}
+	if err := unix.Kill(r.Pid, s); err != nil {
+		return fmt.Errorf("kill %d: %v", r.Pid, err)
+	}
+	return nil
+}
+
+// ParseSignal takes 15, TERM and SIGTERM.
+func ParseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal %q", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if n := unix.SignalNum(name); n != 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("invalid signal %q", s)
+}
+
+// region delete
+// Delete is `delete [--force] ID`: only a stopped container, unless
+// forced (then SIGKILL, and wait for it to be gone). It undoes create
+// (the cgroup, the state), then runs the poststop hooks.
+func Delete(g *Global, id string, force bool) error {
+	r, dir, err := g.load(id)
+	if err != nil {
+		if force && os.IsNotExist(errors.Unwrap(err)) || force && strings.Contains(err.Error(), "does not exist") {
+			return nil
+		}
+		return err
+	}
+	cg := cgroups.At(r.Cgroup, r.Cpuset)
+	if st := r.status(dir); st != "stopped" {
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is %s: stop it first, or delete --force", id, st)
+		}
+		cg.Thaw()
+		unix.Kill(r.Pid, unix.SIGKILL)
+		if !r.OwnPID { // no PID namespace to take the rest with it
+			for _, pid := range cg.Procs() {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		for deadline := time.Now().Add(10 * time.Second); alive(r.Pid, r.PidStart); {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("container %s: still running after SIGKILL", id)
+			}
+			time.Sleep(5 * time.Millisecond) // a bounded poll: the process is not our child
+		}
+	}
+	st := r.state(dir)
+	if err := cg.Destroy(); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if r.Hooks != nil {
+		warnHooks(r.Hooks.Poststop, st)
+	}
+	return nil
+}
+
+// endregion delete
+
+// Run is `run ID`: create and start; without --detach, wait for the
+// container (our child: we cloned it) and delete it, exiting with its
+// status.
+func Run(g *Global, id string, o CreateOpts, detach, keep bool) (int, error) {
+	c, err := prepare(g, id, o)
+	if err != nil {
+		return 1, err
+	}
+	if err := Start(g, id); err != nil {
+		c.abort()
+		return 1, err
+	}
+	if detach {
+		return 0, nil
+	}
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(c.pid, &ws, 0, nil); err != unix.EINTR {
+			break
+		}
+	}
+	code := ws.ExitStatus()
+	if ws.Signaled() {
+		code = 128 + int(ws.Signal())
+	}
+	if !keep {
+		if err := Delete(g, id, true); err != nil {
+			return code, err
+		}
+	}
+	return code, nil
+}
+
+// List is `list [--format table|json]`.
+func List(g *Global, format string) error {
+	ents, _ := os.ReadDir(g.Root)
+	var states []State
+	for _, e := range ents {
+		if r, dir, err := g.load(e.Name()); err == nil {
+			states = append(states, r.state(dir))
+		}
+	}
+	if format == "json" {
+		if states == nil {
+			states = []State{}
+		}
+		b, _ := json.Marshal(states)
+		fmt.Println(string(b))
+		return nil
+	}
+	fmt.Printf("%-20s %-8s %-10s %-40s %-31s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")
+	for _, s := range states {
+		fmt.Printf("%-20s %-8d %-10s %-40s %-31s %s\n", s.ID, s.Pid, s.Status, s.Bundle, s.Created.Format(time.RFC3339Nano), s.Owner)
+	}
+	return nil
+}
+
+// Ps is `ps [--format json] ID`: the host PIDs in the container's cgroup.
+func Ps(g *Global, id, format string) error {
+	r, _, err := g.load(id)
+	if err != nil {
+		return err
+	}
+	pids := cgroups.At(r.Cgroup, r.Cpuset).Procs()
+	if format == "json" {
+		if pids == nil {
+			pids = []int{}
+		}
+		b, _ := json.Marshal(pids)
+		fmt.Println(string(b))
+		return nil
+	}
+	fmt.Println("PID")
+	for _, p := range pids {
+		fmt.Println(p)
+	}
+	return nil
+}
+
+// Pause and Resume are the freezer (minidocker pause's).
+func Pause(g *Global, id string, freeze bool) error {
+	r, dir, err := g.load(id)
+	if err != nil {
+		return err
+	}
+	st := r.status(dir)
+	cg := cgroups.At(r.Cgroup, r.Cpuset)
+	switch {
+	case freeze && st == "running":
+		return cg.Freeze()
+	case !freeze && st == "paused":
+		return cg.Thaw()
+	}
+	return fmt.Errorf("container %s is %s", id, st)
+}
