@@ -162,6 +162,7 @@ func processPlan(pr *Process, in *pid1.OCISpec, g *Global) error {
 	return nil
 }
 
+// region refuse
 // securityPlan refuses the fences this build does not apply yet.
 func securityPlan(s *Spec) error {
 	if c := s.Process.Capabilities; c != nil && !allCaps(c) {
@@ -187,6 +188,8 @@ func securityPlan(s *Spec) error {
 	}
 	return nil
 }
+
+// endregion refuse
 
 // allCaps: every set is every capability the kernel has (nothing to
 // drop), the ambient set empty or full.

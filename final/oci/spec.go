@@ -63,6 +63,6 @@ func Features() map[string]any {
 			"apparmor":   map[string]any{"enabled": false},
 			"selinux":    map[string]any{"enabled": false},
 		},
-		"annotations": map[string]string{"org.opencontainers.runc.version": "minidocker-runc"},
+		"annotations": map[string]string{"org.minidocker.runtime.version": "minidocker-runc"},
 	}
 }

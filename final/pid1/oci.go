@@ -77,7 +77,9 @@ func MainOCI() {
 	}
 	status := os.NewFile(ociStatusFd, "status")
 	var spec OCISpec
-	b, err := io.ReadAll(os.NewFile(ociSpecFd, "spec"))
+	specFile := os.NewFile(ociSpecFd, "spec")
+	b, err := io.ReadAll(specFile)
+	specFile.Close()
 	if err == nil {
 		err = json.Unmarshal(b, &spec)
 	}
@@ -118,13 +120,13 @@ func (in *initProc) setupOCI(s *OCISpec) error {
 			return fmt.Errorf("oomScoreAdj: %v", err)
 		}
 	}
-	// Nothing we mount may reach the host: the default is runc's, rslave
-	// (the host's mounts still reach us).
-	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if s.Propagation != 0 {
-		prop = s.Propagation
-	}
-	if err := in.mount("", "/", "", prop, ""); err != nil {
+	// Nothing we mount may reach the host: rslave first, whatever
+	// rootfsPropagation asks (the host's mounts still reach us). "shared"
+	// here, in a copy of the host's mount table, would make our mounts
+	// peers of the host's and every mount below would appear on the host
+	// too; it is applied to the new root after pivot_root, where the
+	// slave link keeps it one-way.
+	if err := in.mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return err
 	}
 	// pivot_root needs the new root to be a mount point: bind it on itself.
@@ -162,6 +164,11 @@ func (in *initProc) setupOCI(s *OCISpec) error {
 	}
 	if err := in.pivotRoot(s.Rootfs); err != nil {
 		return err
+	}
+	if s.Propagation != 0 {
+		if err := in.mount("", "/", "", s.Propagation, ""); err != nil {
+			return err
+		}
 	}
 	for k, v := range s.Sysctl {
 		file := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
@@ -374,6 +381,11 @@ func (in *initProc) waitStartAndExec(s *OCISpec) error {
 	path, err := LookPath(s.Args[0], s.Env)
 	if err != nil {
 		return err
+	}
+	// No descriptor the runtime's caller left open (without O_CLOEXEC)
+	// reaches the container: stdin, stdout and stderr only.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %v", err)
 	}
 	err = unix.Exec(path, s.Args, s.Env)
 	return errorf(126, "exec %s: %v", filepath.Clean(path), err)
