@@ -79,7 +79,7 @@ func requireRoot(t *testing.T) {
 // "minidocker" (./final without cgo, as `make minidocker` builds it, with
 // minidocker-init and minidocker-nsenter built beside it), "minidocker-cgo"
 // (./final with cgo: exec's C constructor in the CLI itself, as with
-// `go run ./final`), "minidocker-init", "minidocker-nsenter" (with cgo) or a
+// `go run ./final`), "minidocker-init", "minidocker-runc", "minidocker-nsenter" (with cgo) or a
 // tool (tools/NAME, built static so it runs in the busybox rootfs). Each is
 // built once per test binary.
 func program(t *testing.T, name string) string {
@@ -101,7 +101,7 @@ func program(t *testing.T, name string) string {
 			pkg, cgo = "./final", "0"
 		case "minidocker-cgo":
 			pkg = "./final"
-		case "minidocker-init":
+		case "minidocker-init", "minidocker-runc":
 			pkg, cgo = "./final/"+name, "0"
 		case "minidocker-nsenter":
 			pkg = "./final/" + name

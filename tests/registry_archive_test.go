@@ -25,14 +25,15 @@ import (
 
 // dockerd is Debian's docker.io 20.10, started for one test on its own
 // socket, data root and exec root, without networking of its own, and
-// stopped (with its containerd) when the test ends.
+// stopped (with its containerd) when the test ends; args are more of
+// dockerd's flags (--add-runtime).
 type dockerd struct {
 	t    *testing.T
 	host string
 	home string
 }
 
-func startDockerd(t *testing.T) *dockerd {
+func startDockerd(t *testing.T, args ...string) *dockerd {
 	t.Helper()
 	bin := tool(t, "dockerd")
 	dir, err := os.MkdirTemp("", "md-dockerd-")
@@ -44,6 +45,7 @@ func startDockerd(t *testing.T) *dockerd {
 	var log bytes.Buffer
 	cmd := exec.Command(bin, "-H", d.host, "--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
 		"--pidfile", filepath.Join(dir, "docker.pid"), "--iptables=false", "--ip-masq=false", "--bridge=none", "--log-level=error")
+	cmd.Args = append(cmd.Args, args...)
 	cmd.Stdout, cmd.Stderr = &log, &log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its containerd in the same group, killed with it
 	if err := cmd.Start(); err != nil {

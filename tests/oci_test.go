@@ -1,0 +1,613 @@
+//go:build linux
+
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
+	"github.com/minidocker/build-your-own-docker/final/oci"
+	"golang.org/x/sys/unix"
+)
+
+// ociRuntime is minidocker-runc with a --root of the test's own.
+type ociRuntime struct {
+	t       *testing.T
+	bin     string
+	root    string
+	systemd bool // create with --systemd-cgroup
+}
+
+func newOCIRuntime(t *testing.T) *ociRuntime {
+	t.Helper()
+	requireRoot(t)
+	root, err := os.MkdirTemp("", "oci-root-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &ociRuntime{t: t, bin: program(t, "minidocker-runc"), root: root}
+	before := snapshot(t)
+	t.Cleanup(func() {
+		ents, _ := os.ReadDir(root)
+		for _, e := range ents { // what a failed test left
+			exec.Command(rt.bin, "--root", root, "delete", "--force", e.Name()).Run()
+		}
+		checkNoLeaks(t, before)
+		if left, _ := os.ReadDir(root); len(left) > 0 {
+			t.Errorf("state left in %s: %v", root, left)
+		}
+		os.RemoveAll(root)
+	})
+	return rt
+}
+
+func (rt *ociRuntime) run(args ...string) result {
+	rt.t.Helper()
+	return run(rt.t, rt.bin, append([]string{"--root", rt.root}, args...)...)
+}
+
+func (rt *ociRuntime) must(args ...string) result {
+	rt.t.Helper()
+	r := rt.run(args...)
+	if r.code != 0 {
+		rt.t.Fatalf("minidocker-runc %s: %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// create runs `create` with its stdout and stderr in files: the
+// container's process keeps them (they are its stdio), so a pipe would
+// never see EOF. The output is the runtime's own.
+func (rt *ociRuntime) create(args ...string) result {
+	rt.t.Helper()
+	dir := rt.t.TempDir()
+	out, _ := os.Create(filepath.Join(dir, "stdout"))
+	errf, _ := os.Create(filepath.Join(dir, "stderr"))
+	defer out.Close()
+	defer errf.Close()
+	global := []string{"--root", rt.root}
+	if rt.systemd {
+		global = append(global, "--systemd-cgroup")
+	}
+	cmd := exec.Command(rt.bin, append(append(global, "create"), args...)...)
+	cmd.Stdout, cmd.Stderr = out, errf
+	r := result{}
+	if err := cmd.Run(); err != nil {
+		r.code = 1
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		}
+	}
+	b, _ := os.ReadFile(out.Name())
+	r.stdout = string(b)
+	b, _ = os.ReadFile(errf.Name())
+	r.stderr = string(b)
+	return r
+}
+
+func (rt *ociRuntime) mustCreate(args ...string) {
+	rt.t.Helper()
+	if r := rt.create(args...); r.code != 0 {
+		rt.t.Fatalf("minidocker-runc create %s: %s", strings.Join(args, " "), r)
+	}
+}
+
+func (rt *ociRuntime) state(id string) oci.State {
+	rt.t.Helper()
+	var st oci.State
+	if err := json.Unmarshal([]byte(rt.must("state", id).stdout), &st); err != nil {
+		rt.t.Fatal(err)
+	}
+	return st
+}
+
+// runnable is a config this build applies: the fences of the default
+// (capabilities, no_new_privs, masked and read-only paths, the device
+// rules) are the security code's, which create refuses until it has it.
+func runnable(s *oci.Spec) {
+	s.Process.Capabilities = nil
+	s.Process.NoNewPrivileges = false
+	s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+	s.Linux.Resources.Devices = nil
+}
+
+// ociBundle makes a bundle: a copy of the busybox rootfs and
+// `minidocker-runc spec`'s config.json, edited.
+func ociBundle(t *testing.T, edit func(*oci.Spec)) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", rootfs(t), filepath.Join(dir, "rootfs")).CombinedOutput(); err != nil {
+		t.Fatalf("copy rootfs: %v %s", err, out)
+	}
+	s := oci.Default()
+	s.Process.Terminal = false
+	s.Root.Readonly = false
+	runnable(s)
+	if edit != nil {
+		edit(s)
+	}
+	writeConfig(t, dir, s)
+	return dir
+}
+
+func writeConfig(t *testing.T, dir string, s *oci.Spec) {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ociCgroupDir is a container's group in the pids hierarchy (v1) or the
+// unified tree (v2).
+func ociCgroupDir(path string) string {
+	if cgroups.V2() {
+		return filepath.Join("/sys/fs/cgroup", path)
+	}
+	return filepath.Join("/sys/fs/cgroup/pids", path)
+}
+
+// TestOCILifecycle: create sets everything up but runs nothing (the
+// process waits on the exec fifo); start runs it; state follows what the
+// kernel says; kill and delete refuse the wrong state; delete leaves
+// nothing (cgroup, state, mounts).
+func TestOCILifecycle(t *testing.T) {
+	rt := newOCIRuntime(t)
+	bundle := ociBundle(t, func(s *oci.Spec) {
+		s.Process.Args = []string{"sh", "-c", "hostname > /ran; exec sleep 1000"}
+		s.Linux.Resources.Pids = &oci.Pids{Limit: 42}
+		s.Process.Rlimits = []oci.Rlimit{{Type: "RLIMIT_NOFILE", Soft: 321, Hard: 654}}
+		adj := 123
+		s.Process.OOMScoreAdj = &adj
+	})
+	id := "lifecycle-" + strconv.Itoa(os.Getpid())
+	pidFile := filepath.Join(bundle, "init.pid")
+	rt.mustCreate("--bundle", bundle, "--pid-file", pidFile, id)
+	st := rt.state(id)
+	if st.Status != "created" || st.Bundle != bundle || st.ID != id || st.Version == "" {
+		t.Fatalf("after create: %+v", st)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(st.Pid) {
+		t.Fatalf("pid file %q (%v), state says %d", b, err, st.Pid)
+	}
+	if _, err := os.Stat(filepath.Join(bundle, "rootfs/ran")); err == nil {
+		t.Fatal("process.args ran at create")
+	}
+	pid := strconv.Itoa(st.Pid)
+	for _, ns := range []string{"pid", "mnt", "uts", "ipc", "net", "cgroup"} {
+		if nsInode(t, pid, ns) == nsInode(t, "self", ns) {
+			t.Errorf("the container shares the host's %s namespace", ns)
+		}
+	}
+	cg := ociCgroupDir("minidocker-runc-" + id)
+	if got := readTrim(t, filepath.Join(cg, "pids.max")); got != "42" {
+		t.Errorf("pids.max = %s, want 42", got)
+	}
+	if r := rt.run("start", "no-such-container"); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("start of a missing container: %s", r)
+	}
+	if r := rt.create("--bundle", bundle, id); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("a second create with the same id: %s", r)
+	}
+	if r := rt.run("delete", id); r.code == 0 {
+		t.Errorf("delete of a created container succeeded: %s", r)
+	}
+	rt.must("start", id)
+	poll(t, 10*time.Second, "the process to run", func() bool {
+		b, _ := os.ReadFile(filepath.Join(bundle, "rootfs/ran"))
+		return strings.TrimSpace(string(b)) == "minidocker-runc"
+	})
+	if st := rt.state(id); st.Status != "running" || strconv.Itoa(st.Pid) != pid {
+		t.Fatalf("after start: %+v", st)
+	}
+	if r := rt.run("start", id); r.code == 0 {
+		t.Errorf("a second start succeeded: %s", r)
+	}
+	limits := readTrim(t, "/proc/"+pid+"/limits")
+	if !strings.Contains(limits, "Max open files            321                  654") {
+		t.Errorf("RLIMIT_NOFILE not applied:\n%s", limits)
+	}
+	if got := readTrim(t, "/proc/"+pid+"/oom_score_adj"); got != "123" {
+		t.Errorf("oom_score_adj = %s, want 123", got)
+	}
+	if r := rt.run("delete", id); r.code == 0 || !strings.Contains(r.stderr, "running") {
+		t.Errorf("delete of a running container: %s", r)
+	}
+	rt.must("kill", id, "9")
+	poll(t, 10*time.Second, "the container to stop", func() bool { return rt.state(id).Status == "stopped" })
+	if r := rt.run("kill", id, "KILL"); r.code == 0 {
+		t.Errorf("kill of a stopped container succeeded: %s", r)
+	}
+	rt.must("delete", id)
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s left: %v", cg, err)
+	}
+	if r := rt.run("state", id); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("state after delete: %s", r)
+	}
+	rt.must("delete", "--force", id) // a missing container, forced: success (containerd relies on it)
+}
+
+// TestOCIRun: run = create + start + wait + delete, with the container's
+// exit status and output; hooks run in the spec's order with the state
+// on stdin; a relative cgroupsPath and the systemd form.
+func TestOCIRun(t *testing.T) {
+	rt := newOCIRuntime(t)
+	hooksLog := filepath.Join(t.TempDir(), "hooks")
+	hook := func(name string) oci.Hook {
+		return oci.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", `read s; echo "` + name + ` $s" >> ` + hooksLog}}
+	}
+	bundle := ociBundle(t, func(s *oci.Spec) {
+		s.Process.Args = []string{"sh", "-c", "echo out; echo err >&2; cat /proc/self/cgroup > /dev/null; exit 3"}
+		s.Hooks = &oci.Hooks{Prestart: []oci.Hook{hook("prestart")}, CreateRuntime: []oci.Hook{hook("createRuntime")},
+			Poststart: []oci.Hook{hook("poststart")}, Poststop: []oci.Hook{hook("poststop")}}
+		s.Annotations = map[string]string{"org.example.key": "value"}
+		s.Linux.CgroupsPath = "oci-test/run"
+	})
+	r := rt.run("run", "--bundle", bundle, "run1")
+	if r.code != 3 || r.stdout != "out\n" || r.stderr != "err\n" {
+		t.Fatalf("run: %s", r)
+	}
+	b, _ := os.ReadFile(hooksLog)
+	var order []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		name, js, _ := strings.Cut(line, " ")
+		order = append(order, name)
+		var st oci.State
+		if err := json.Unmarshal([]byte(js), &st); err != nil || st.ID != "run1" || st.Annotations["org.example.key"] != "value" {
+			t.Errorf("hook %s got state %q (%v)", name, js, err)
+		}
+	}
+	if got := strings.Join(order, " "); got != "prestart createRuntime poststart poststop" {
+		t.Errorf("hooks ran as %q", got)
+	}
+	os.Remove(ociCgroupDirParent("oci-test"))
+	s := oci.Default()
+	runnable(s)
+	s.Process.Terminal, s.Process.Args = false, []string{"true"}
+	s.Linux.CgroupsPath = "system.slice:oci:test"
+	writeConfig(t, bundle, s)
+	if r := rt.run("run", "--bundle", bundle, "run2"); r.code == 0 || !strings.Contains(r.stderr, "--systemd-cgroup") {
+		t.Errorf("a systemd cgroupsPath without --systemd-cgroup: %s", r)
+	}
+	rt.systemd = true
+	r = rt.create("--bundle", bundle, "run2")
+	if r.code != 0 {
+		t.Fatalf("create --systemd-cgroup: %s", r)
+	}
+	if _, err := os.Stat(ociCgroupDir("system.slice/oci-test.scope")); err != nil {
+		t.Errorf("the systemd form's group: %v", err)
+	}
+	rt.must("delete", "--force", "run2")
+}
+
+func ociCgroupDirParent(p string) string {
+	for _, h := range []string{"", "pids", "memory", "cpu", "cpuacct", "blkio", "freezer", "devices", "cpuset"} {
+		os.Remove(filepath.Join("/sys/fs/cgroup", h, p))
+	}
+	return ociCgroupDir(p)
+}
+
+// TestOCIConsoleSocket: process.terminal with --console-socket, as
+// containerd's shim and conmon do it: one message with the pty's master
+// (SCM_RIGHTS); the process sees a terminal of its own devpts.
+func TestOCIConsoleSocket(t *testing.T) {
+	rt := newOCIRuntime(t)
+	bundle := ociBundle(t, func(s *oci.Spec) {
+		s.Process.Terminal = true
+		s.Process.Args = []string{"sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; exit 0"}
+	})
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if r := rt.create("--bundle", bundle, "tty1"); r.code == 0 || !strings.Contains(r.stderr, "--console-socket") {
+		t.Fatalf("terminal without a console socket: %s", r)
+	}
+	master := make(chan *os.File, 1)
+	go func() {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			master <- nil
+			return
+		}
+		defer c.Close()
+		buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 || oobn != unix.CmsgSpace(4) {
+			master <- nil
+			return
+		}
+		fds, _ := unix.ParseUnixRights(&msgs[0])
+		master <- os.NewFile(uintptr(fds[0]), "master")
+	}()
+	rt.mustCreate("--bundle", bundle, "--console-socket", sock, "tty1")
+	m := <-master
+	if m == nil {
+		t.Fatal("no pty master came over the console socket")
+	}
+	defer m.Close()
+	rt.must("start", "tty1")
+	var out []byte
+	buf := make([]byte, 1024)
+	m.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !strings.Contains(string(out), "stdin-is-a-tty") {
+		n, err := m.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(string(out), "/dev/pts/0") || !strings.Contains(string(out), "stdin-is-a-tty") {
+		t.Errorf("on the terminal: %q", out)
+	}
+	poll(t, 10*time.Second, "the container to stop", func() bool { return rt.state("tty1").Status == "stopped" })
+	rt.must("delete", "tty1")
+}
+
+// TestOCIJoinNamespaces: namespaces given by path are joined (a pod's
+// containers share the pause container's network, IPC and UTS).
+func TestOCIJoinNamespaces(t *testing.T) {
+	rt := newOCIRuntime(t)
+	holder := exec.Command("unshare", "--net", "--uts", "--ipc", "--pid", "--fork", "sleep", "1000")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var target string
+	defer func() {
+		if target != "" { // PID 1 of the holder's namespace: the rest goes with it
+			pid, _ := strconv.Atoi(target)
+			unix.Kill(pid, unix.SIGKILL)
+		}
+		holder.Process.Kill()
+		holder.Wait()
+	}()
+	poll(t, 10*time.Second, "unshare's child", func() bool {
+		kids := children(holder.Process.Pid)
+		if len(kids) == 1 {
+			target = strconv.Itoa(kids[0])
+		}
+		return target != ""
+	})
+	bundle := ociBundle(t, func(s *oci.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Hostname = ""
+		var ns []oci.Namespace
+		for _, n := range s.Linux.Namespaces {
+			switch n.Type {
+			case "network":
+				n.Path = fmt.Sprintf("/proc/%s/ns/net", target)
+			case "ipc", "uts", "pid":
+				n.Path = fmt.Sprintf("/proc/%s/ns/%s", target, n.Type)
+			}
+			ns = append(ns, n)
+		}
+		s.Linux.Namespaces = ns
+	})
+	rt.mustCreate("--bundle", bundle, "join1")
+	pid := strconv.Itoa(rt.state("join1").Pid)
+	for _, ns := range []string{"net", "ipc", "uts", "pid"} {
+		if got, want := nsInode(t, pid, ns), nsInode(t, target, ns); got != want {
+			t.Errorf("%s namespace %s, want the holder's %s", ns, got, want)
+		}
+	}
+	if nsInode(t, pid, "mnt") == nsInode(t, target, "mnt") {
+		t.Error("the mount namespace is shared")
+	}
+	rt.must("delete", "--force", "join1")
+	s := oci.Default()
+	runnable(s)
+	s.Process.Terminal = false
+	s.Linux.Namespaces = append(s.Linux.Namespaces[:4], oci.Namespace{Type: "mount", Path: "/proc/" + target + "/ns/mnt"})
+	writeConfig(t, bundle, s)
+	if r := rt.create("--bundle", bundle, "join2"); r.code == 0 || !strings.Contains(r.stderr, "mount namespace") {
+		t.Errorf("joining a mount namespace: %s", r)
+	}
+}
+
+// TestOCIDockerd: Debian's dockerd 20.10 runs containers with
+// minidocker-runc (--add-runtime): containerd's runc shim calls it as it
+// calls runc (create with the exec fifo and a pid file, start, kill with
+// numbers, delete), run in the foreground and detached, stop, rm.
+func TestOCIDockerd(t *testing.T) {
+	requireRoot(t)
+	rtBin := program(t, "minidocker-runc")
+	before := snapshot(t)
+	d := startDockerd(t, "--add-runtime", "minidocker="+rtBin)
+	t.Cleanup(func() {
+		for _, h := range []string{"", "pids", "memory", "cpu", "cpuacct", "blkio", "freezer", "devices", "cpuset", "systemd"} {
+			os.Remove(filepath.Join("/sys/fs/cgroup", h, "docker")) // the parent the runtime made; empty by now
+		}
+		checkNoLeaks(t, before)
+	})
+	tarball := filepath.Join(t.TempDir(), "busybox.tar")
+	if out, err := exec.Command("tar", "-C", rootfs(t), "-cf", tarball, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	d.must("import", tarball, "oci-busybox")
+	// --privileged: the fences (capabilities, seccomp, masked paths, the
+	// device rules) are the security code's, which this build refuses.
+	common := []string{"--runtime", "minidocker", "--privileged", "--network", "none"}
+	r := d.must(append(append([]string{"run", "--rm"}, common...), "oci-busybox", "sh", "-c", "echo hi from $(hostname); cat /proc/1/cmdline; echo")...)
+	if !strings.HasPrefix(r.stdout, "hi from ") || !strings.Contains(r.stdout, "sh-c") {
+		t.Errorf("docker run: %q", r.stdout)
+	}
+	if r := d.docker(append(append([]string{"run", "--rm"}, common...), "oci-busybox", "sh", "-c", "exit 7")...); r.code != 7 {
+		t.Errorf("exit status: %s", r)
+	}
+	id := strings.TrimSpace(d.must(append(append([]string{"run", "-d", "--name", "oci1"}, common...), "oci-busybox", "sleep", "1000")...).stdout)
+	pid := strings.TrimSpace(d.must("inspect", "-f", "{{.State.Pid}}", id).stdout)
+	if cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline"); string(cmdline) != "sleep\x001000\x00" {
+		t.Errorf("the container's process %s is %q", pid, cmdline)
+	}
+	if got := d.must("inspect", "-f", "{{.State.Status}} {{.HostConfig.Runtime}}", id).stdout; got != "running minidocker\n" {
+		t.Errorf("inspect: %q", got)
+	}
+	d.must("stop", "-t", "1", id) // sleep as PID 1 ignores SIGTERM: then SIGKILL
+	if got := d.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id).stdout; got != "exited 137\n" {
+		t.Errorf("after stop: %q", got)
+	}
+	d.must("rm", id)
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(strings.TrimPrefix(d.host, "unix://")), "exec", "runtime-runc", "moby", "*")); len(left) > 0 {
+		t.Errorf("the runtime's state left: %v", left)
+	}
+}
+
+// TestOCIValidation runs the OCI runtime-tools suite against
+// minidocker-runc (scripts/oci-validation.sh: runtime-tools from the Go
+// module proxy at Debian's commit, each program under a timeout), reports
+// every program's result, and fails if fewer pass than the checked-in
+// baseline for this cgroup version.
+func TestOCIValidation(t *testing.T) {
+	requireRoot(t)
+	rt := program(t, "minidocker-runc")
+	before := snapshot(t)
+	logs := t.TempDir()
+	bundles, err := os.MkdirTemp("/var/tmp", "oci-validation-") // the suite's bundles, what it leaves of them too
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(bundles)
+	cmd := exec.Command("bash", filepath.Join(repoRoot, "scripts/oci-validation.sh"), rt)
+	cmd.Env = append(os.Environ(), "RT_LOGS="+logs, "RT_TMPDIR="+bundles, "RT_JOBS=8", "RT_TIMEOUT=20")
+	r := runCmd(t, cmd)
+	if r.code != 0 {
+		t.Fatalf("oci-validation.sh: %s", r)
+	}
+	passed := 0
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		t.Log(line)
+		if strings.HasPrefix(line, "pass ") {
+			passed++
+		}
+	}
+	key := "cgroup-v1"
+	if cgroups.V2() {
+		key = "cgroup-v2"
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, "tests/testdata/oci-validation.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseline := -1
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == key {
+			baseline, _ = strconv.Atoi(f[1])
+		}
+	}
+	if baseline < 0 {
+		t.Fatalf("no %s line in tests/testdata/oci-validation.txt", key)
+	}
+	if passed < baseline {
+		t.Errorf("%d runtime-tools programs pass, the baseline (%s) is %d: see the TAP files above", passed, key, baseline)
+	} else if passed > baseline {
+		t.Logf("%d pass, more than the baseline %d: raise %s in tests/testdata/oci-validation.txt", passed, baseline, key)
+	}
+	checkNoLeaks(t, before)
+}
+
+// TestOCIHostile: config.json and the rootfs come from strangers. A mount
+// destination through a symlink to / lands inside the root; shared root
+// propagation never reaches the host; what cannot be applied is refused
+// with one line, leaving no state, cgroup or mount.
+func TestOCIHostile(t *testing.T) {
+	rt := newOCIRuntime(t)
+	canary := fmt.Sprintf("oci-canary-%d", os.Getpid())
+	bundle := ociBundle(t, func(s *oci.Spec) {
+		s.Process.Args = []string{"sh", "-c", "mountpoint -q /" + canary + " && mountpoint -q /etc/" + canary}
+		s.Linux.RootfsPropagation = "shared"
+		s.Mounts = append(s.Mounts,
+			oci.Mount{Destination: "/hostroot/" + canary, Type: "tmpfs", Source: "tmpfs"},
+			oci.Mount{Destination: "/up/" + canary, Type: "bind", Source: t.TempDir(), Options: []string{"rbind", "ro"}})
+	})
+	for link, target := range map[string]string{"hostroot": "/", "up": "../../../../../../../../etc"} {
+		if err := os.Symlink(target, filepath.Join(bundle, "rootfs", link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := rt.run("run", "--bundle", bundle, "hostile1"); r.code != 0 {
+		t.Fatalf("the mounts through symlinks: %s", r)
+	}
+	for _, p := range []string{"/" + canary, "/etc/" + canary} {
+		if _, err := os.Lstat(p); err == nil {
+			os.Remove(p)
+			t.Errorf("%s was made on the host", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(bundle, "rootfs", canary)); err != nil {
+		t.Errorf("the mount point was not made inside the root: %v", err)
+	}
+	refused := []struct {
+		name, want string
+		edit       func(*oci.Spec)
+	}{
+		{"no mount namespace", "mount namespace", func(s *oci.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:4] }},
+		{"host sysctl", "not namespaced", func(s *oci.Spec) { s.Linux.Sysctl = map[string]string{"kernel.panic": "1"} }},
+		{"net sysctl without netns", "namespace", func(s *oci.Spec) {
+			s.Linux.Namespaces = []oci.Namespace{{Type: "mount"}, {Type: "pid"}}
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+		}},
+		{"seccomp", "seccomp", func(s *oci.Spec) { s.Linux.Seccomp = json.RawMessage(`{"defaultAction":"SCMP_ACT_ALLOW"}`) }},
+		{"blkio weight", "blockIO", func(s *oci.Spec) { s.Linux.Resources.BlockIO = json.RawMessage(`{"weight":10}`) }},
+		{"kernel memory", "kernel memory", func(s *oci.Spec) { v := int64(1 << 20); s.Linux.Resources.Memory = &oci.Memory{Kernel: &v} }},
+		{"createContainer hook", "createContainer", func(s *oci.Spec) {
+			s.Hooks = &oci.Hooks{CreateContainer: []oci.Hook{{Path: "/bin/true"}}}
+		}},
+		{"user namespace", "user namespace", func(s *oci.Spec) { s.Linux.Namespaces = append(s.Linux.Namespaces, oci.Namespace{Type: "user"}) }},
+		{"apparmor", "LSM", func(s *oci.Spec) { s.Process.ApparmorProfile = "acme_secure_profile" }},
+		{"missing program", "no such file", func(s *oci.Spec) { s.Process.Args = []string{"/no/such/program"} }},
+		{"prestart hook fails", "hook", func(s *oci.Spec) { s.Hooks = &oci.Hooks{Prestart: []oci.Hook{{Path: "/bin/false"}}} }},
+	}
+	for _, c := range refused {
+		s := oci.Default()
+		runnable(s)
+		s.Process.Terminal = false
+		s.Root.Readonly = false
+		c.edit(s)
+		writeConfig(t, bundle, s)
+		r := rt.create("--bundle", bundle, "refused")
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%s: want one line about %q: %s", c.name, c.want, r)
+		}
+		if _, err := os.Stat(filepath.Join(rt.root, "refused")); err == nil {
+			t.Errorf("%s: state left", c.name)
+			rt.run("delete", "--force", "refused")
+		}
+		if _, err := os.Stat(ociCgroupDir("minidocker-runc-refused")); err == nil {
+			t.Errorf("%s: cgroup left", c.name)
+		}
+	}
+	big := make([]byte, oci.MaxConfig+10)
+	copy(big, `{"ociVersion":"1.0.2","x":"`)
+	for i := 27; i < len(big); i++ {
+		big[i] = 'a'
+	}
+	os.WriteFile(filepath.Join(bundle, "config.json"), big, 0644)
+	if r := rt.create("--bundle", bundle, "big"); r.code == 0 || !strings.Contains(r.stderr, "larger") {
+		t.Errorf("a config of %d bytes: %s", len(big), r)
+	}
+	for _, id := range []string{"../escape", "", "a/b", strings.Repeat("x", 200)} {
+		if r := rt.create("--bundle", bundle, id); r.code == 0 {
+			t.Errorf("id %q accepted", id)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(rt.root), "escape")); err == nil {
+		t.Error("an id with .. made a directory outside --root")
+	}
+}
