@@ -223,6 +223,13 @@ func TestOCILifecycle(t *testing.T) {
 	if got := readTrim(t, "/proc/"+pid+"/oom_score_adj"); got != "123" {
 		t.Errorf("oom_score_adj = %s, want 123", got)
 	}
+	program(t, "minidocker-nsenter") // exec's way in, beside minidocker-runc
+	if r := rt.must("exec", id, "sh", "-c", "hostname; cat /ran"); r.stdout != "minidocker-runc\nminidocker-runc\n" {
+		t.Errorf("exec: %q", r.stdout)
+	}
+	if r := rt.run("exec", id, "sh", "-c", "exit 5"); r.code != 5 {
+		t.Errorf("exec's exit status: %s", r)
+	}
 	if r := rt.run("delete", id); r.code == 0 || !strings.Contains(r.stderr, "running") {
 		t.Errorf("delete of a running container: %s", r)
 	}
@@ -424,10 +431,12 @@ func TestOCIJoinNamespaces(t *testing.T) {
 // TestOCIDockerd: Debian's dockerd 20.10 runs containers with
 // minidocker-runc (--add-runtime): containerd's runc shim calls it as it
 // calls runc (create with the exec fifo and a pid file, start, kill with
-// numbers, delete), run in the foreground and detached, stop, rm.
+// numbers, delete, exec with --process and --detach), run in the
+// foreground and detached, exec (with a terminal too), stop, rm.
 func TestOCIDockerd(t *testing.T) {
 	requireRoot(t)
 	rtBin := program(t, "minidocker-runc")
+	program(t, "minidocker-nsenter") // exec's way in, beside it
 	before := snapshot(t)
 	d := startDockerd(t, "--add-runtime", "minidocker="+rtBin)
 	t.Cleanup(func() {
@@ -458,6 +467,15 @@ func TestOCIDockerd(t *testing.T) {
 	}
 	if got := d.must("inspect", "-f", "{{.State.Status}} {{.HostConfig.Runtime}}", id).stdout; got != "running minidocker\n" {
 		t.Errorf("inspect: %q", got)
+	}
+	if r := d.must("exec", id, "sh", "-c", "echo in $(hostname); exit 0"); r.stdout != "in "+id[:12]+"\n" {
+		t.Errorf("docker exec: %q", r.stdout)
+	}
+	if r := d.docker("exec", id, "sh", "-c", "exit 4"); r.code != 4 {
+		t.Errorf("docker exec's exit status: %s", r)
+	}
+	if r := d.must("exec", "-t", id, "tty"); !strings.HasPrefix(r.stdout, "/dev/pts/") {
+		t.Errorf("docker exec -t: %q", r.stdout)
 	}
 	d.must("stop", "-t", "1", id) // sleep as PID 1 ignores SIGTERM: then SIGKILL
 	if got := d.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id).stdout; got != "exited 137\n" {

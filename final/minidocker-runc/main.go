@@ -23,6 +23,7 @@ const usage = `usage: minidocker-runc [--root DIR] [--log FILE] [--log-format te
 commands:
   create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID
   start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID
+  exec [--process FILE] [--detach] [--tty] [--pid-file FILE] [--console-socket SOCK] [--cwd DIR] [--env K=V] ID [CMD...]
   run [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--detach] [--keep] ID
   list [--format table|json] | ps [--format table|json] ID | pause ID | resume ID
   spec [--bundle DIR] | features | --version`
@@ -155,12 +156,39 @@ func command(g *oci.Global, name string, args []string) (int, error) {
 		}
 		b, _ := json.MarshalIndent(oci.Default(), "", "\t")
 		return 0, os.WriteFile(path, append(b, '\n'), 0644)
+	case "exec":
+		var e oci.ExecOpts
+		var user, cgroup string
+		var caps []string
+		f.values["process"], f.values["p"], f.values["pid-file"], f.values["console-socket"] = &e.Process, &e.Process, &e.PidFile, &e.ConsoleSocket
+		f.values["cwd"], f.values["user"], f.values["u"], f.values["preserve-fds"], f.values["cgroup"] = &e.Cwd, &user, &user, &preserve, &cgroup
+		f.bools["detach"], f.bools["d"], f.bools["tty"], f.bools["t"], f.bools["ignore-paused"] = &e.Detach, &e.Detach, &e.Tty, &e.Tty, &noop
+		f.multi = map[string]*[]string{"env": &e.Env, "e": &e.Env, "cap": &caps, "c": &caps}
+		// Flags end at the container's id: what follows is the command.
+		pos, err := f.parseLeading(args)
+		if err != nil {
+			return 1, err
+		}
+		if len(pos) > 0 && pos[0] == "--" {
+			pos = pos[1:]
+		}
+		if len(pos) == 0 {
+			return 1, errors.New("exec: missing container id (see --help)")
+		}
+		if user != "" && user != "0" && user != "0:0" || len(caps) > 0 || cgroup != "" || preserve != "" && preserve != "0" {
+			return 1, errors.New("exec: --user (other than root), --cap, --cgroup and --preserve-fds are not supported")
+		}
+		if e.Process == "" && len(pos) < 2 {
+			return 1, errors.New("exec: give --process FILE or a command")
+		}
+		e.Args = pos[1:]
+		return oci.Exec(g, pos[0], e)
 	case "features":
 		b, _ := json.MarshalIndent(oci.Features(), "", "    ")
 		fmt.Println(string(b))
 		return 0, nil
 	}
-	return 1, fmt.Errorf("unknown command %q (exec, update, events, checkpoint and restore are not supported)\n%s", name, usage)
+	return 1, fmt.Errorf("unknown command %q (update, events, checkpoint and restore are not supported)\n%s", name, usage)
 }
 
 // fail reports an error on stderr and, with --log, in the log file:
@@ -187,6 +215,7 @@ func fail(g *oci.Global, err error) {
 type flags struct {
 	values map[string]*string
 	bools  map[string]*bool
+	multi  map[string]*[]string // repeatable: --env A=1 --env B=2
 }
 
 func (f flags) one(args []string) (rest []string, err error) {
@@ -200,7 +229,8 @@ func (f flags) one(args []string) (rest []string, err error) {
 		return args[1:], nil
 	}
 	p, ok := f.values[name]
-	if !ok {
+	m, isMulti := f.multi[name]
+	if !ok && !isMulti {
 		return nil, fmt.Errorf("flag provided but not defined: %s", args[0])
 	}
 	if !hasValue {
@@ -209,7 +239,11 @@ func (f flags) one(args []string) (rest []string, err error) {
 		}
 		value, args = args[1], args[1:]
 	}
-	*p = value
+	if isMulti {
+		*m = append(*m, value)
+	} else {
+		*p = value
+	}
 	return args[1:], nil
 }
 

@@ -250,41 +250,8 @@ func (s *Spec) Validate() error {
 	if p == nil {
 		return errors.New("config.json: process is required (this runtime starts a process at start)")
 	}
-	if len(p.Args) == 0 || p.Args[0] == "" {
-		return errors.New("config.json: process.args must name a program")
-	}
-	if !path.IsAbs(p.Cwd) {
-		return fmt.Errorf("config.json: process.cwd %q must be an absolute path", p.Cwd)
-	}
-	for _, e := range p.Env {
-		if !strings.Contains(e, "=") {
-			return fmt.Errorf("config.json: process.env entry %q is not KEY=VALUE", e)
-		}
-	}
-	seen := map[string]bool{}
-	for _, r := range p.Rlimits {
-		if _, ok := rlimitNames[r.Type]; !ok {
-			return fmt.Errorf("config.json: unknown rlimit %q", r.Type)
-		}
-		if seen[r.Type] {
-			return fmt.Errorf("config.json: rlimit %s given twice", r.Type)
-		}
-		seen[r.Type] = true
-		if r.Soft > r.Hard {
-			return fmt.Errorf("config.json: rlimit %s: soft %d is above hard %d", r.Type, r.Soft, r.Hard)
-		}
-	}
-	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
-		return fmt.Errorf("config.json: process.oomScoreAdj %d is outside -1000..1000", *p.OOMScoreAdj)
-	}
-	if p.Capabilities != nil {
-		for _, set := range [][]string{p.Capabilities.Bounding, p.Capabilities.Effective, p.Capabilities.Inheritable, p.Capabilities.Permitted, p.Capabilities.Ambient} {
-			for _, c := range set {
-				if _, ok := capNumber(c); !ok {
-					return fmt.Errorf("config.json: unknown capability %q", c)
-				}
-			}
-		}
+	if err := p.check(); err != nil {
+		return err
 	}
 	if len(s.Hostname) > 64 || strings.ContainsAny(s.Hostname, "\x00/ ") {
 		return fmt.Errorf("config.json: hostname %q is not a hostname", s.Hostname)
@@ -406,4 +373,45 @@ func CheckCgroupsPath(p string) error {
 func isNull(raw []byte) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) == 0 || string(t) == "null"
+}
+
+// check is what a process (config.json's, or exec's --process) must be.
+func (p *Process) check() error {
+	if len(p.Args) == 0 || p.Args[0] == "" {
+		return errors.New("config.json: process.args must name a program")
+	}
+	if !path.IsAbs(p.Cwd) {
+		return fmt.Errorf("config.json: process.cwd %q must be an absolute path", p.Cwd)
+	}
+	for _, e := range p.Env {
+		if !strings.Contains(e, "=") {
+			return fmt.Errorf("config.json: process.env entry %q is not KEY=VALUE", e)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range p.Rlimits {
+		if _, ok := rlimitNames[r.Type]; !ok {
+			return fmt.Errorf("config.json: unknown rlimit %q", r.Type)
+		}
+		if seen[r.Type] {
+			return fmt.Errorf("config.json: rlimit %s given twice", r.Type)
+		}
+		seen[r.Type] = true
+		if r.Soft > r.Hard {
+			return fmt.Errorf("config.json: rlimit %s: soft %d is above hard %d", r.Type, r.Soft, r.Hard)
+		}
+	}
+	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
+		return fmt.Errorf("config.json: process.oomScoreAdj %d is outside -1000..1000", *p.OOMScoreAdj)
+	}
+	if p.Capabilities != nil {
+		for _, set := range [][]string{p.Capabilities.Bounding, p.Capabilities.Effective, p.Capabilities.Inheritable, p.Capabilities.Permitted, p.Capabilities.Ambient} {
+			for _, c := range set {
+				if _, ok := capNumber(c); !ok {
+					return fmt.Errorf("config.json: unknown capability %q", c)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -124,7 +124,7 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 		}
 	}
 	in.Sysctl = s.Linux.Sysctl
-	if err := processPlan(s.Process, in, g); err != nil {
+	if err := processPlan(s.Process, in); err != nil {
 		return nil, err
 	}
 	if err := securityPlan(s); err != nil {
@@ -144,8 +144,8 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 
 // endregion plan
 
-func processPlan(pr *Process, in *pid1.OCISpec, g *Global) error {
-	in.Args, in.Env, in.Cwd, in.Terminal = pr.Args, pr.Env, pr.Cwd, pr.Terminal
+// processPlan checks a process and, for create, fills the init's spec.
+func processPlan(pr *Process, in *pid1.OCISpec) error {
 	if pr.User.UID != 0 || pr.User.GID != 0 || len(pr.User.AdditionalGids) > 0 || pr.User.Umask != nil {
 		return errNotYet("a process user other than root (uid, gid, additionalGids, umask)")
 	}
@@ -155,6 +155,13 @@ func processPlan(pr *Process, in *pid1.OCISpec, g *Global) error {
 	if pr.ApparmorProfile != "" || pr.SelinuxLabel != "" {
 		return errors.New("config.json: AppArmor and SELinux labels: minidocker-runc has no LSM support")
 	}
+	if in == nil { // exec: rlimits and the OOM score are the container's
+		if len(pr.Rlimits) > 0 || pr.OOMScoreAdj != nil {
+			return errNotYet("rlimits or oomScoreAdj for an exec'd process")
+		}
+		return nil
+	}
+	in.Args, in.Env, in.Cwd, in.Terminal = pr.Args, pr.Env, pr.Cwd, pr.Terminal
 	for _, r := range pr.Rlimits {
 		in.Rlimits = append(in.Rlimits, pid1.OCIRlimit{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
 	}
@@ -165,11 +172,8 @@ func processPlan(pr *Process, in *pid1.OCISpec, g *Global) error {
 // region refuse
 // securityPlan refuses the fences this build does not apply yet.
 func securityPlan(s *Spec) error {
-	if c := s.Process.Capabilities; c != nil && !allCaps(c) {
-		return errNotYet("a capability set smaller than root's")
-	}
-	if s.Process.NoNewPrivileges {
-		return errNotYet("noNewPrivileges")
+	if err := fencesPlan(s.Process); err != nil {
+		return err
 	}
 	if !isNull(s.Linux.Seccomp) {
 		return errNotYet("a seccomp filter")
@@ -190,6 +194,17 @@ func securityPlan(s *Spec) error {
 }
 
 // endregion refuse
+
+// fencesPlan refuses a process's fences this build does not apply yet.
+func fencesPlan(p *Process) error {
+	if c := p.Capabilities; c != nil && !allCaps(c) {
+		return errNotYet("a capability set smaller than root's")
+	}
+	if p.NoNewPrivileges {
+		return errNotYet("noNewPrivileges")
+	}
+	return nil
+}
 
 // allCaps: every set is every capability the kernel has (nothing to
 // drop), the ambient set empty or full.

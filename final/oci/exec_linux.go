@@ -1,0 +1,231 @@
+//go:build linux
+
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
+	"github.com/minidocker/build-your-own-docker/final/nsenter"
+	"golang.org/x/sys/unix"
+)
+
+// ExecOpts are exec's flags.
+type ExecOpts struct {
+	Process       string // --process FILE: a spec Process, as containerd and conmon pass it
+	Args          []string
+	Env           []string
+	Cwd           string
+	Tty, Detach   bool
+	PidFile       string
+	ConsoleSocket string
+}
+
+// region exec
+// Exec is `exec ID`: a process in a running container, by minidocker
+// exec's own way in (package nsenter): minidocker-nsenter, whose C
+// constructor joins the container's namespaces before its Go runtime
+// starts, then forks; the child becomes the command, the parent stays
+// outside as its relay and exits with its status. That relay is the PID
+// exec reports (--pid-file): with --detach, exec returns and the caller's
+// subreaper (containerd's shim, conmon) adopts and reaps it.
+func Exec(g *Global, id string, o ExecOpts) (int, error) {
+	r, dir, err := g.load(id)
+	if err != nil {
+		return 1, err
+	}
+	if st := r.status(dir); st != "running" {
+		return 1, fmt.Errorf("cannot exec in a container that is %s", st)
+	}
+	p, err := execProcess(o)
+	if err != nil {
+		return 1, err
+	}
+	if p.Terminal != (o.ConsoleSocket != "") {
+		return 1, errors.New("exec: a terminal needs --console-socket, and --console-socket a terminal")
+	}
+	helper := beside("minidocker-nsenter")
+	if helper == "" {
+		return 1, errors.New("exec needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
+	}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return 1, err
+	}
+	defer specW.Close()
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return 1, err
+	}
+	defer syncW.Close()
+	cmd := exec.Command(helper, "exec-helper")
+	cmd.Args[0] = "minidocker"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{specR, syncR} // fd 3: the spec; fd 4: "you are in the cgroup"
+	cmd.Env = []string{nsenter.Env + "=" + strconv.Itoa(r.Pid)}
+	ptySock := -1
+	if p.Terminal {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return 1, err
+		}
+		ptySock = pair[0]
+		defer unix.Close(ptySock)
+		theirs := os.NewFile(uintptr(pair[1]), "pty-socket")
+		defer theirs.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs) // fd 5
+	}
+	err = cmd.Start()
+	specR.Close()
+	syncR.Close()
+	if err != nil {
+		return 1, err
+	}
+	fail := func(err error) (int, error) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return 1, err
+	}
+	if err := cgroups.At(r.Cgroup, r.Cpuset).Apply(cmd.Process.Pid); err != nil {
+		return fail(err)
+	}
+	syncW.Close()
+	json.NewEncoder(specW).Encode(nsenter.Spec{Pid: r.Pid, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Tty: p.Terminal, InitCwd: p.Cwd})
+	specW.Close()
+	if p.Terminal {
+		if err := relayConsole(ptySock, o.ConsoleSocket); err != nil {
+			return fail(err)
+		}
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, cmd.Process.Pid); err != nil {
+			return fail(err)
+		}
+	}
+	if o.Detach {
+		return 0, nil
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	return 0, err
+}
+
+// endregion exec
+
+// execProcess is --process's Process, or one made of the flags.
+func execProcess(o ExecOpts) (*Process, error) {
+	p := &Process{Args: o.Args, Env: o.Env, Cwd: o.Cwd, Terminal: o.Tty}
+	if o.Process != "" {
+		f, err := os.Open(o.Process)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, MaxConfig+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > MaxConfig {
+			return nil, fmt.Errorf("%s is larger than %d bytes", o.Process, MaxConfig)
+		}
+		p = &Process{}
+		if err := json.Unmarshal(b, p); err != nil {
+			return nil, fmt.Errorf("%s: %v", o.Process, err)
+		}
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	if len(p.Env) == 0 {
+		p.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	if err := processPlan(p, nil); err != nil {
+		return nil, err
+	}
+	if err := fencesPlan(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// relayConsole takes the master minidocker-nsenter made in the
+// container's devpts and hands it over the console socket (the pty's
+// name as the data, the master as SCM_RIGHTS), then tells the helper
+// to go on.
+func relayConsole(sock int, consoleSocket string) error {
+	buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
+	var master *os.File
+	for master == nil {
+		n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return errors.New("exec: the helper died before it sent the terminal")
+		}
+		if strings.TrimSpace(string(buf[:n])) != "pty" {
+			continue
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) == 0 {
+			return errors.New("exec: no terminal from the helper")
+		}
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) == 0 {
+			return errors.New("exec: no terminal from the helper")
+		}
+		master = os.NewFile(uintptr(fds[0]), "pty")
+	}
+	defer master.Close()
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		return err
+	}
+	conn, err := net.Dial("unix", consoleSocket)
+	if err != nil {
+		return fmt.Errorf("--console-socket: %v", err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Sendmsg(int(f.Fd()), []byte(fmt.Sprintf("/dev/pts/%d", n)), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("--console-socket: %v", err)
+	}
+	_, err = unix.Write(sock, []byte{1}) // the helper runs the command only now
+	return err
+}
+
+// beside is the executable name in this binary's directory, or "".
+func beside(name string) string {
+	self, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0111 == 0 {
+		return ""
+	}
+	return p
+}
