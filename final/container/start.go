@@ -271,17 +271,7 @@ var initProgram = sync.OnceValue(func() string {
 
 // beside is the path of the executable program name in this binary's
 // directory, or "" when there is none.
-func beside(name string) string {
-	self, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	p := filepath.Join(filepath.Dir(self), name)
-	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0111 == 0 {
-		return ""
-	}
-	return p
-}
+func beside(name string) string { return pid1.Beside(name) }
 
 // prepare makes the container's directories and its cgroup.
 func (p *Process) prepare() error {

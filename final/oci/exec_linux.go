@@ -10,13 +10,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/nsenter"
+	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +54,7 @@ func Exec(g *Global, id string, o ExecOpts) (int, error) {
 	if p.Terminal != (o.ConsoleSocket != "") {
 		return 1, errors.New("exec: a terminal needs --console-socket, and --console-socket a terminal")
 	}
-	helper := beside("minidocker-nsenter")
+	helper := pid1.Beside("minidocker-nsenter")
 	if helper == "" {
 		return 1, errors.New("exec needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
 	}
@@ -215,17 +215,4 @@ func relayConsole(sock int, consoleSocket string) error {
 	}
 	_, err = unix.Write(sock, []byte{1}) // the helper runs the command only now
 	return err
-}
-
-// beside is the executable name in this binary's directory, or "".
-func beside(name string) string {
-	self, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	p := filepath.Join(filepath.Dir(self), name)
-	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0111 == 0 {
-		return ""
-	}
-	return p
 }
