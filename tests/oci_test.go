@@ -169,6 +169,7 @@ func TestOCILifecycle(t *testing.T) {
 		s.Process.Args = []string{"sh", "-c", "hostname > /ran; exec sleep 1000"}
 		s.Linux.Resources.Pids = &oci.Pids{Limit: 42}
 		s.Process.Rlimits = []oci.Rlimit{{Type: "RLIMIT_NOFILE", Soft: 321, Hard: 654}}
+		s.Process.User.AdditionalGids = []uint32{0, 10}
 		adj := 123
 		s.Process.OOMScoreAdj = &adj
 	})
@@ -219,6 +220,9 @@ func TestOCILifecycle(t *testing.T) {
 	limits := readTrim(t, "/proc/"+pid+"/limits")
 	if !strings.Contains(limits, "Max open files            321                  654") {
 		t.Errorf("RLIMIT_NOFILE not applied:\n%s", limits)
+	}
+	if status := readTrim(t, "/proc/"+pid+"/status"); !strings.Contains(status, "Groups:\t0 10") {
+		t.Errorf("supplementary groups not 0 10:\n%s", status)
 	}
 	if got := readTrim(t, "/proc/"+pid+"/oom_score_adj"); got != "123" {
 		t.Errorf("oom_score_adj = %s, want 123", got)
@@ -438,13 +442,13 @@ func TestOCIDockerd(t *testing.T) {
 	rtBin := program(t, "minidocker-runc")
 	program(t, "minidocker-nsenter") // exec's way in, beside it
 	before := snapshot(t)
-	d := startDockerd(t, "--add-runtime", "minidocker="+rtBin)
-	t.Cleanup(func() {
+	t.Cleanup(func() { // registered first, so it runs after dockerd's own cleanup
 		for _, h := range []string{"", "pids", "memory", "cpu", "cpuacct", "blkio", "freezer", "devices", "cpuset", "systemd"} {
 			os.Remove(filepath.Join("/sys/fs/cgroup", h, "docker")) // the parent the runtime made; empty by now
 		}
 		checkNoLeaks(t, before)
 	})
+	d := startDockerd(t, "--add-runtime", "minidocker="+rtBin)
 	tarball := filepath.Join(t.TempDir(), "busybox.tar")
 	if out, err := exec.Command("tar", "-C", rootfs(t), "-cf", tarball, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v %s", err, out)
@@ -548,7 +552,7 @@ func TestOCIHostile(t *testing.T) {
 	rt := newOCIRuntime(t)
 	canary := fmt.Sprintf("oci-canary-%d", os.Getpid())
 	bundle := ociBundle(t, func(s *oci.Spec) {
-		s.Process.Args = []string{"sh", "-c", "mountpoint -q /" + canary + " && mountpoint -q /etc/" + canary}
+		s.Process.Args = []string{"sh", "-c", "grep -q ' /" + canary + " ' /proc/self/mountinfo && grep -q ' /etc/" + canary + " ' /proc/self/mountinfo"}
 		s.Linux.RootfsPropagation = "shared"
 		s.Mounts = append(s.Mounts,
 			oci.Mount{Destination: "/hostroot/" + canary, Type: "tmpfs", Source: "tmpfs"},

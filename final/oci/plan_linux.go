@@ -146,8 +146,8 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 
 // processPlan checks a process and, for create, fills the init's spec.
 func processPlan(pr *Process, in *pid1.OCISpec) error {
-	if pr.User.UID != 0 || pr.User.GID != 0 || len(pr.User.AdditionalGids) > 0 || pr.User.Umask != nil {
-		return errNotYet("a process user other than root (uid, gid, additionalGids, umask)")
+	if pr.User.UID != 0 || pr.User.GID != 0 || pr.User.Umask != nil {
+		return errNotYet("a process user other than root (uid, gid, umask)")
 	}
 	if pr.User.Username != "" {
 		return errors.New("config.json: process.user.username is for Windows containers")
@@ -156,12 +156,17 @@ func processPlan(pr *Process, in *pid1.OCISpec) error {
 		return errors.New("config.json: AppArmor and SELinux labels: minidocker-runc has no LSM support")
 	}
 	if in == nil { // exec: rlimits and the OOM score are the container's
-		if len(pr.Rlimits) > 0 || pr.OOMScoreAdj != nil {
-			return errNotYet("rlimits or oomScoreAdj for an exec'd process")
+		if len(pr.Rlimits) > 0 || pr.OOMScoreAdj != nil || len(pr.User.AdditionalGids) > 0 && !onlyRoot(pr.User.AdditionalGids) {
+			return errNotYet("rlimits, oomScoreAdj or supplementary groups for an exec'd process")
 		}
 		return nil
 	}
 	in.Args, in.Env, in.Cwd, in.Terminal = pr.Args, pr.Env, pr.Cwd, pr.Terminal
+	// Root's supplementary groups: docker sends root's own, [0].
+	in.Groups = []int{}
+	for _, g := range pr.User.AdditionalGids {
+		in.Groups = append(in.Groups, int(g))
+	}
 	for _, r := range pr.Rlimits {
 		in.Rlimits = append(in.Rlimits, pid1.OCIRlimit{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
 	}
@@ -194,6 +199,17 @@ func securityPlan(s *Spec) error {
 }
 
 // endregion refuse
+
+// onlyRoot: the groups are root's own group alone (what exec's helper,
+// running as root, already has).
+func onlyRoot(gids []uint32) bool {
+	for _, g := range gids {
+		if g != 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // fencesPlan refuses a process's fences this build does not apply yet.
 func fencesPlan(p *Process) error {

@@ -36,6 +36,7 @@ type OCISpec struct {
 	Env         []string
 	Cwd         string
 	Rlimits     []OCIRlimit
+	Groups      []int // the supplementary groups (setgroups), of root
 	OOMScoreAdj *int
 	Terminal    bool // fd 6 is the console socket
 }
@@ -186,6 +187,10 @@ func (in *initProc) setupOCI(s *OCISpec) error {
 		if err := syscall.Setrlimit(r.Resource, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard}); err != nil {
 			return fmt.Errorf("setrlimit %d: %v", r.Resource, err)
 		}
+	}
+	// syscall's Setgroups: for every thread of ours, so for the one that execs.
+	if err := syscall.Setgroups(s.Groups); err != nil {
+		return fmt.Errorf("setgroups: %v", err)
 	}
 	if err := unix.Chdir(s.Cwd); err != nil {
 		return errorf(1, "chdir %s: %v", s.Cwd, err)
