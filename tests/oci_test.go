@@ -432,65 +432,6 @@ func TestOCIJoinNamespaces(t *testing.T) {
 	}
 }
 
-// TestOCIDockerd: Debian's dockerd 20.10 runs containers with
-// minidocker-runc (--add-runtime): containerd's runc shim calls it as it
-// calls runc (create with the exec fifo and a pid file, start, kill with
-// numbers, delete, exec with --process and --detach), run in the
-// foreground and detached, exec (with a terminal too), stop, rm.
-func TestOCIDockerd(t *testing.T) {
-	requireRoot(t)
-	rtBin := program(t, "minidocker-runc")
-	program(t, "minidocker-nsenter") // exec's way in, beside it
-	before := snapshot(t)
-	t.Cleanup(func() { // registered first, so it runs after dockerd's own cleanup
-		for _, h := range []string{"", "pids", "memory", "cpu", "cpuacct", "blkio", "freezer", "devices", "cpuset", "systemd"} {
-			os.Remove(filepath.Join("/sys/fs/cgroup", h, "docker")) // the parent the runtime made; empty by now
-		}
-		checkNoLeaks(t, before)
-	})
-	d := startDockerd(t, "--add-runtime", "minidocker="+rtBin)
-	tarball := filepath.Join(t.TempDir(), "busybox.tar")
-	if out, err := exec.Command("tar", "-C", rootfs(t), "-cf", tarball, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v %s", err, out)
-	}
-	d.must("import", tarball, "oci-busybox")
-	// --privileged: the fences (capabilities, seccomp, masked paths, the
-	// device rules) are the security code's, which this build refuses.
-	common := []string{"--runtime", "minidocker", "--privileged", "--network", "none"}
-	r := d.must(append(append([]string{"run", "--rm"}, common...), "oci-busybox", "sh", "-c", "echo hi from $(hostname); cat /proc/1/cmdline; echo")...)
-	if !strings.HasPrefix(r.stdout, "hi from ") || !strings.Contains(r.stdout, "sh-c") {
-		t.Errorf("docker run: %q", r.stdout)
-	}
-	if r := d.docker(append(append([]string{"run", "--rm"}, common...), "oci-busybox", "sh", "-c", "exit 7")...); r.code != 7 {
-		t.Errorf("exit status: %s", r)
-	}
-	id := strings.TrimSpace(d.must(append(append([]string{"run", "-d", "--name", "oci1"}, common...), "oci-busybox", "sleep", "1000")...).stdout)
-	pid := strings.TrimSpace(d.must("inspect", "-f", "{{.State.Pid}}", id).stdout)
-	if cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline"); string(cmdline) != "sleep\x001000\x00" {
-		t.Errorf("the container's process %s is %q", pid, cmdline)
-	}
-	if got := d.must("inspect", "-f", "{{.State.Status}} {{.HostConfig.Runtime}}", id).stdout; got != "running minidocker\n" {
-		t.Errorf("inspect: %q", got)
-	}
-	if r := d.must("exec", id, "sh", "-c", "echo in $(hostname); exit 0"); r.stdout != "in "+id[:12]+"\n" {
-		t.Errorf("docker exec: %q", r.stdout)
-	}
-	if r := d.docker("exec", id, "sh", "-c", "exit 4"); r.code != 4 {
-		t.Errorf("docker exec's exit status: %s", r)
-	}
-	if r := d.must("exec", "-t", id, "tty"); !strings.HasPrefix(r.stdout, "/dev/pts/") {
-		t.Errorf("docker exec -t: %q", r.stdout)
-	}
-	d.must("stop", "-t", "1", id) // sleep as PID 1 ignores SIGTERM: then SIGKILL
-	if got := d.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id).stdout; got != "exited 137\n" {
-		t.Errorf("after stop: %q", got)
-	}
-	d.must("rm", id)
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(strings.TrimPrefix(d.host, "unix://")), "exec", "runtime-runc", "moby", "*")); len(left) > 0 {
-		t.Errorf("the runtime's state left: %v", left)
-	}
-}
-
 // TestOCIValidation runs the OCI runtime-tools suite against
 // minidocker-runc (scripts/oci-validation.sh: runtime-tools from the Go
 // module proxy at Debian's commit, each program under a timeout), reports

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/oci"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
@@ -53,6 +52,7 @@ func main() {
 		fmt.Println(usage)
 		return
 	}
+	g.SetLog()
 	code, err := command(g, args[0], args[1:])
 	if err != nil {
 		fail(g, err)
@@ -191,22 +191,10 @@ func command(g *oci.Global, name string, args []string) (int, error) {
 	return 1, fmt.Errorf("unknown command %q (update, events, checkpoint and restore are not supported)\n%s", name, usage)
 }
 
-// fail reports an error on stderr and, with --log, in the log file:
-// containerd's shim shows the last "level":"error" line of its log.json.
+// fail reports an error on stderr and, with --log, in the log file.
 func fail(g *oci.Global, err error) {
-	msg := err.Error()
-	fmt.Fprintf(os.Stderr, "minidocker-runc: %s\n", msg)
-	if g.Log != "" {
-		if f, e := os.OpenFile(g.Log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0644); e == nil {
-			if g.LogFormat == "json" {
-				b, _ := json.Marshal(map[string]string{"level": "error", "msg": msg, "time": time.Now().Format(time.RFC3339Nano)})
-				fmt.Fprintf(f, "%s\n", b)
-			} else {
-				fmt.Fprintf(f, "time=%q level=error msg=%q\n", time.Now().Format(time.RFC3339Nano), msg)
-			}
-			f.Close()
-		}
-	}
+	fmt.Fprintf(os.Stderr, "minidocker-runc: %s\n", err)
+	g.LogLine("error", err.Error())
 	os.Exit(1)
 }
 

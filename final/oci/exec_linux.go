@@ -99,6 +99,11 @@ func Exec(g *Global, id string, o ExecOpts) (int, error) {
 	if err := cgroups.At(r.Cgroup, r.Cpuset).Apply(cmd.Process.Pid); err != nil {
 		return fail(err)
 	}
+	if p.OOMScoreAdj != nil { // the helper's, so the command's (dockerd sends the container's)
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", cmd.Process.Pid), []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return fail(fmt.Errorf("oomScoreAdj: %v", err))
+		}
+	}
 	syncW.Close()
 	json.NewEncoder(specW).Encode(nsenter.Spec{Pid: r.Pid, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Tty: p.Terminal, InitCwd: p.Cwd})
 	specW.Close()

@@ -3,7 +3,7 @@
 package oci
 
 import (
-	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -156,8 +156,8 @@ func processPlan(pr *Process, in *pid1.OCISpec) error {
 		return errors.New("config.json: AppArmor and SELinux labels: minidocker-runc has no LSM support")
 	}
 	if in == nil { // exec: rlimits and the OOM score are the container's
-		if len(pr.Rlimits) > 0 || pr.OOMScoreAdj != nil || len(pr.User.AdditionalGids) > 0 && !onlyRoot(pr.User.AdditionalGids) {
-			return errNotYet("rlimits, oomScoreAdj or supplementary groups for an exec'd process")
+		if len(pr.Rlimits) > 0 || len(pr.User.AdditionalGids) > 0 && !onlyRoot(pr.User.AdditionalGids) {
+			return errNotYet("rlimits or supplementary groups for an exec'd process")
 		}
 		return nil
 	}
@@ -213,8 +213,14 @@ func onlyRoot(gids []uint32) bool {
 
 // fencesPlan refuses a process's fences this build does not apply yet.
 func fencesPlan(p *Process) error {
-	if c := p.Capabilities; c != nil && !allCaps(c) {
-		return errNotYet("a capability set smaller than root's")
+	if c := p.Capabilities; c != nil {
+		ok, lacking, why := allCaps(c)
+		if !ok {
+			return errNotYet("capability sets other than the runtime's own (" + why + ")")
+		}
+		if lacking != 0 {
+			warnf("config.json asks for capabilities the runtime itself lacks (mask %#x): nobody can give them; the process has the runtime's", lacking)
+		}
 	}
 	if p.NoNewPrivileges {
 		return errNotYet("noNewPrivileges")
@@ -222,30 +228,49 @@ func fencesPlan(p *Process) error {
 	return nil
 }
 
-// allCaps: every set is every capability the kernel has (nothing to
-// drop), the ambient set empty or full.
-func allCaps(c *Capabilities) bool {
-	b, _ := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	last, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return false
+// allCaps: nothing to change. The bounding, effective and permitted sets
+// hold every capability the runtime's own process has (there is none to
+// drop), the inheritable and ambient sets are its own (empty for root).
+// A capability asked for that the runtime itself lacks cannot be given
+// by anyone (the kernel's rule: capset(2) never adds to the permitted
+// set); runc's capset fails on it, we leave the sets as they are and say
+// so in the log (lacking is returned).
+func allCaps(c *Capabilities) (ok bool, lacking uint64, why string) {
+	b, _ := os.ReadFile("/proc/self/status")
+	have := map[string]uint64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":\t"); ok && strings.HasPrefix(k, "Cap") {
+			have[k], _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
 	}
-	full := func(set []string) bool {
-		have := map[int]bool{}
+	mask := func(set []string) uint64 {
+		var m uint64
 		for _, n := range set {
 			if i, ok := capNumber(n); ok {
-				have[i] = true
+				m |= 1 << uint(i)
 			}
 		}
-		for i := 0; i <= last; i++ {
-			if !have[i] {
-				return false
-			}
+		return m
+	}
+	superset := func(set []string, k string) bool {
+		m := mask(set)
+		lacking |= m &^ have[k]
+		if m&have[k] != have[k] {
+			why = fmt.Sprintf("%s: %#x asked, the runtime has %#x", k, m, have[k])
+			return false
 		}
 		return true
 	}
-	return full(c.Bounding) && full(c.Effective) && full(c.Permitted) && full(c.Inheritable) &&
-		(len(c.Ambient) == 0 || full(c.Ambient))
+	same := func(set []string, k string) bool {
+		if m := mask(set); m != have[k] {
+			why = fmt.Sprintf("%s: %#x asked, the runtime has %#x", k, m, have[k])
+			return false
+		}
+		return true
+	}
+	ok = len(have) == 5 && superset(c.Bounding, "CapBnd") && superset(c.Effective, "CapEff") &&
+		superset(c.Permitted, "CapPrm") && same(c.Inheritable, "CapInh") && same(c.Ambient, "CapAmb")
+	return ok, lacking, why
 }
 
 // allowAll: the rules end in "allow every device" (Docker's --privileged).
@@ -299,6 +324,47 @@ func cgroupPath(p string, g *Global) (string, error) {
 
 // endregion cgrouppath
 
+// empty: null, or an object or list with nothing set in it (dockerd
+// sends "blockIO": {"weight": 0}).
+func empty(raw []byte) bool {
+	if isNull(raw) {
+		return true
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return false
+	}
+	var zero func(any) bool
+	zero = func(v any) bool {
+		switch x := v.(type) {
+		case nil:
+			return true
+		case bool:
+			return !x
+		case float64:
+			return x == 0
+		case string:
+			return x == ""
+		case []any:
+			for _, e := range x {
+				if !zero(e) {
+					return false
+				}
+			}
+			return true
+		case map[string]any:
+			for _, e := range x {
+				if !zero(e) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	return zero(v)
+}
+
 // limits turns linux.resources into the cgroup's limits; what it cannot
 // write is refused.
 func limits(r *Resources) (cgroups.Limits, error) {
@@ -307,7 +373,7 @@ func limits(r *Resources) (cgroups.Limits, error) {
 		return l, nil
 	}
 	for name, raw := range map[string][]byte{"blockIO": r.BlockIO, "hugepageLimits": r.HugepageLimits, "network": r.Network, "rdma": r.Rdma, "unified": r.Unified} {
-		if t := string(bytes.TrimSpace(raw)); !isNull(raw) && t != "{}" && t != "[]" {
+		if !empty(raw) {
 			return l, errNotYet("linux.resources." + name)
 		}
 	}

@@ -30,6 +30,34 @@ type Global struct {
 	Debug         bool
 }
 
+// warnf goes to --log (as "level":"warning" with --log-format json):
+// never to stderr, which, after create, is the container's.
+var warnf = func(format string, a ...any) {}
+
+// SetLog makes warnings go to the log file.
+func (g *Global) SetLog() {
+	warnf = func(format string, a ...any) { g.LogLine("warning", fmt.Sprintf(format, a...)) }
+}
+
+// LogLine appends one line to --log, if given, as runc writes it:
+// containerd's shim shows the last "level":"error" msg of its log.json.
+func (g *Global) LogLine(level, msg string) {
+	if g.Log == "" {
+		return
+	}
+	f, err := os.OpenFile(g.Log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if g.LogFormat == "json" {
+		b, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": time.Now().Format(time.RFC3339Nano)})
+		fmt.Fprintf(f, "%s\n", b)
+	} else {
+		fmt.Fprintf(f, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339Nano), level, msg)
+	}
+}
+
 // DefaultRoot is --root's default. podman runs `state` with no flags at
 // all, so the default is the one every caller shares.
 const DefaultRoot = "/run/minidocker-runc"
