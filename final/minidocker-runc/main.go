@@ -52,7 +52,6 @@ func main() {
 		fmt.Println(usage)
 		return
 	}
-	g.SetLog()
 	code, err := command(g, args[0], args[1:])
 	if err != nil {
 		fail(g, err)

@@ -219,7 +219,7 @@ func fencesPlan(p *Process) error {
 			return errNotYet("capability sets other than the runtime's own (" + why + ")")
 		}
 		if lacking != 0 {
-			warnf("config.json asks for capabilities the runtime itself lacks (mask %#x): nobody can give them; the process has the runtime's", lacking)
+			return fmt.Errorf("config.json asks for capabilities the runtime itself lacks (mask %#x): nobody can give them", lacking)
 		}
 	}
 	if p.NoNewPrivileges {
@@ -233,8 +233,7 @@ func fencesPlan(p *Process) error {
 // drop), the inheritable and ambient sets are its own (empty for root).
 // A capability asked for that the runtime itself lacks cannot be given
 // by anyone (the kernel's rule: capset(2) never adds to the permitted
-// set); runc's capset fails on it, we leave the sets as they are and say
-// so in the log (lacking is returned).
+// set): lacking says which, and create refuses, as runc's capset fails.
 func allCaps(c *Capabilities) (ok bool, lacking uint64, why string) {
 	b, _ := os.ReadFile("/proc/self/status")
 	have := map[string]uint64{}

@@ -30,15 +30,6 @@ type Global struct {
 	Debug         bool
 }
 
-// warnf goes to --log (as "level":"warning" with --log-format json):
-// never to stderr, which, after create, is the container's.
-var warnf = func(format string, a ...any) {}
-
-// SetLog makes warnings go to the log file.
-func (g *Global) SetLog() {
-	warnf = func(format string, a ...any) { g.LogLine("warning", fmt.Sprintf(format, a...)) }
-}
-
 // LogLine appends one line to --log, if given, as runc writes it:
 // containerd's shim shows the last "level":"error" msg of its log.json.
 func (g *Global) LogLine(level, msg string) {
