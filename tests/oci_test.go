@@ -289,7 +289,7 @@ func TestOCIRun(t *testing.T) {
 	s := oci.Default()
 	runnable(s)
 	s.Process.Terminal, s.Process.Args = false, []string{"true"}
-	s.Linux.CgroupsPath = "system.slice:oci:test"
+	s.Linux.CgroupsPath = "oci-test.slice:oci:test" // not system.slice: systemd's own, where it runs
 	writeConfig(t, bundle, s)
 	if r := rt.run("run", "--bundle", bundle, "run2"); r.code == 0 || !strings.Contains(r.stderr, "--systemd-cgroup") {
 		t.Errorf("a systemd cgroupsPath without --systemd-cgroup: %s", r)
@@ -299,12 +299,16 @@ func TestOCIRun(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("create --systemd-cgroup: %s", r)
 	}
-	if _, err := os.Stat(ociCgroupDir("system.slice/oci-test.scope")); err != nil {
+	if _, err := os.Stat(ociCgroupDir("oci-test.slice/oci-test.scope")); err != nil {
 		t.Errorf("the systemd form's group: %v", err)
 	}
 	rt.must("delete", "--force", "run2")
+	ociCgroupDirParent("oci-test.slice") // the parent the runtime made, as runc leaves it
 }
 
+// ociCgroupDirParent removes the (empty) parent group p from every
+// hierarchy: delete removes the container's group, not the parents it
+// made.
 func ociCgroupDirParent(p string) string {
 	for _, h := range []string{"", "pids", "memory", "cpu", "cpuacct", "blkio", "freezer", "devices", "cpuset"} {
 		os.Remove(filepath.Join("/sys/fs/cgroup", h, p))
@@ -440,7 +444,12 @@ func TestOCIJoinNamespaces(t *testing.T) {
 func TestOCIValidation(t *testing.T) {
 	requireRoot(t)
 	rt := program(t, "minidocker-runc")
-	before := snapshot(t)
+	before, stateBefore := snapshot(t), listDir(oci.DefaultRoot)
+	var cgroupsBefore []string
+	for _, p := range []string{"/sys/fs/cgroup/*/testdir/cgrouptest", "/sys/fs/cgroup/*/cgrouptest", "/sys/fs/cgroup/*/testdir", "/sys/fs/cgroup/cgrouptest"} {
+		m, _ := filepath.Glob(p)
+		cgroupsBefore = append(cgroupsBefore, m...)
+	}
 	logs := t.TempDir()
 	bundles, err := os.MkdirTemp("/var/tmp", "oci-validation-") // the suite's bundles, what it leaves of them too
 	if err != nil {
@@ -483,6 +492,21 @@ func TestOCIValidation(t *testing.T) {
 		t.Logf("%d pass, more than the baseline %d: raise %s in tests/testdata/oci-validation.txt", passed, baseline, key)
 	}
 	checkNoLeaks(t, before)
+	// The suite uses the default --root, and the cgroupsPath /cgrouptest
+	// (testdir/cgrouptest for the relative ones); delete_only_create_resources
+	// makes /cgrouptest itself and leaves it. An empty one goes; one with a
+	// process in it (rmdir refuses) is a leak.
+	if left := added(stateBefore, listDir(oci.DefaultRoot)); len(left) > 0 {
+		t.Errorf("containers left in %s: %v", oci.DefaultRoot, left)
+	}
+	for _, p := range []string{"/sys/fs/cgroup/*/testdir/cgrouptest", "/sys/fs/cgroup/*/cgrouptest", "/sys/fs/cgroup/*/testdir", "/sys/fs/cgroup/cgrouptest"} {
+		left, _ := filepath.Glob(p)
+		for _, d := range added(cgroupsBefore, left) {
+			if err := unix.Rmdir(d); err != nil {
+				t.Errorf("cgroup %s left: %v", d, err)
+			}
+		}
+	}
 }
 
 // TestOCIHostile: config.json and the rootfs come from strangers. A mount
