@@ -91,7 +91,8 @@ func enableDelegated(l Limits) error {
 
 // Empty: no limit at all is asked for.
 func (l Limits) Empty() bool {
-	return l.Memory == 0 && l.MemorySwap == 0 && l.NanoCPUs == 0 && l.CPUShares == 0 && l.PidsLimit == 0 && l.CpusetCpus == "" && l.IO.empty()
+	return l.Memory == 0 && l.MemorySwap == 0 && l.NanoCPUs == 0 && l.CPUShares == 0 && l.PidsLimit == 0 && l.CpusetCpus == "" &&
+		l.CpusetMems == "" && l.CPUQuota == 0 && l.CPUPeriod == 0 && l.IO.empty()
 }
 
 // parentDir is where the v2 groups are made.
