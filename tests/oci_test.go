@@ -110,16 +110,6 @@ func (rt *ociRuntime) state(id string) oci.State {
 	return st
 }
 
-// runnable is a config this build applies: the fences of the default
-// (capabilities, no_new_privs, masked and read-only paths, the device
-// rules) are the security code's, which create refuses until it has it.
-func runnable(s *oci.Spec) {
-	s.Process.Capabilities = nil
-	s.Process.NoNewPrivileges = false
-	s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
-	s.Linux.Resources.Devices = nil
-}
-
 // ociBundle makes a bundle: a copy of the busybox rootfs and
 // `minidocker-runc spec`'s config.json, edited.
 func ociBundle(t *testing.T, edit func(*oci.Spec)) string {
@@ -131,7 +121,6 @@ func ociBundle(t *testing.T, edit func(*oci.Spec)) string {
 	s := oci.Default()
 	s.Process.Terminal = false
 	s.Root.Readonly = false
-	runnable(s)
 	if edit != nil {
 		edit(s)
 	}
@@ -172,6 +161,7 @@ func TestOCILifecycle(t *testing.T) {
 		s.Process.User.AdditionalGids = []uint32{0, 10}
 		adj := 123
 		s.Process.OOMScoreAdj = &adj
+		s.Linux.Seccomp = json.RawMessage(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdirat","mkdir"],"action":"SCMP_ACT_ERRNO"}]}`)
 	})
 	id := "lifecycle-" + strconv.Itoa(os.Getpid())
 	pidFile := filepath.Join(bundle, "init.pid")
@@ -217,12 +207,22 @@ func TestOCILifecycle(t *testing.T) {
 	if r := rt.run("start", id); r.code == 0 {
 		t.Errorf("a second start succeeded: %s", r)
 	}
+	program(t, "minidocker-nsenter") // exec's way in, beside minidocker-runc
 	limits := readTrim(t, "/proc/"+pid+"/limits")
 	if !strings.Contains(limits, "Max open files            321                  654") {
 		t.Errorf("RLIMIT_NOFILE not applied:\n%s", limits)
 	}
-	if status := readTrim(t, "/proc/"+pid+"/status"); !strings.Contains(status, "Groups:\t0 10") {
-		t.Errorf("supplementary groups not 0 10:\n%s", status)
+	status := readTrim(t, "/proc/"+pid+"/status")
+	for _, want := range []string{"Groups:\t0 10", "CapBnd:\t0000000020000420", "CapEff:\t0000000020000420", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("no %q (the fences of runc's default config and a seccomp filter):\n%s", want, status)
+		}
+	}
+	if r := rt.run("exec", id, "mkdir", "/newdir"); r.code == 0 || !strings.Contains(r.stderr, "not permitted") {
+		t.Errorf("mkdir in exec, the seccomp filter denies it: %s", r)
+	}
+	if r := rt.run("exec", id, "sh", "-c", "echo 1 > /proc/sys/kernel/hostname"); r.code == 0 {
+		t.Errorf("a read-only path was written: %s", r)
 	}
 	if got := readTrim(t, "/proc/"+pid+"/oom_score_adj"); got != "123" {
 		t.Errorf("oom_score_adj = %s, want 123", got)
@@ -287,7 +287,6 @@ func TestOCIRun(t *testing.T) {
 	}
 	os.Remove(ociCgroupDirParent("oci-test"))
 	s := oci.Default()
-	runnable(s)
 	s.Process.Terminal, s.Process.Args = false, []string{"true"}
 	s.Linux.CgroupsPath = "oci-test.slice:oci:test" // not system.slice: systemd's own, where it runs
 	writeConfig(t, bundle, s)
@@ -427,7 +426,6 @@ func TestOCIJoinNamespaces(t *testing.T) {
 	}
 	rt.must("delete", "--force", "join1")
 	s := oci.Default()
-	runnable(s)
 	s.Process.Terminal = false
 	s.Linux.Namespaces = append(s.Linux.Namespaces[:4], oci.Namespace{Type: "mount", Path: "/proc/" + target + "/ns/mnt"})
 	writeConfig(t, bundle, s)
@@ -550,7 +548,10 @@ func TestOCIHostile(t *testing.T) {
 			s.Linux.Namespaces = []oci.Namespace{{Type: "mount"}, {Type: "pid"}}
 			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 		}},
-		{"seccomp", "seccomp", func(s *oci.Spec) { s.Linux.Seccomp = json.RawMessage(`{"defaultAction":"SCMP_ACT_ALLOW"}`) }},
+		{"seccomp", "seccomp", func(s *oci.Spec) { s.Linux.Seccomp = json.RawMessage(`{"defaultAction":"SCMP_ACT_BOGUS"}`) }},
+		{"capability it lacks", "capabilit", func(s *oci.Spec) {
+			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+		}},
 		{"blkio weight", "blockIO", func(s *oci.Spec) { s.Linux.Resources.BlockIO = json.RawMessage(`{"weight":10}`) }},
 		{"kernel memory", "kernel memory", func(s *oci.Spec) { v := int64(1 << 20); s.Linux.Resources.Memory = &oci.Memory{Kernel: &v} }},
 		{"createContainer hook", "createContainer", func(s *oci.Spec) {
@@ -563,7 +564,6 @@ func TestOCIHostile(t *testing.T) {
 	}
 	for _, c := range refused {
 		s := oci.Default()
-		runnable(s)
 		s.Process.Terminal = false
 		s.Root.Readonly = false
 		c.edit(s)

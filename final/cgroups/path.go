@@ -27,12 +27,16 @@ func CreateAt(path string, l Limits) (*Cgroup, error) {
 // and no memory nodes, and a child can only have what its parent has.
 // They stay when the group goes, as runc leaves /docker.
 func makeParents(dir string, l Limits) error {
-	rel, err := filepath.Rel(Mount, filepath.Dir(dir))
+	base := Mount
+	if V2() {
+		base = parentDir() // where v2 groups go (a rootless user's delegated group)
+	}
+	rel, err := filepath.Rel(base, filepath.Dir(dir))
 	if err != nil || rel == "." {
 		return err
 	}
 	parts := strings.Split(rel, "/")
-	at, hierarchy := Mount, ""
+	at, hierarchy := base, ""
 	if !V2() {
 		hierarchy = parts[0]
 		at, parts = filepath.Join(Mount, parts[0]), parts[1:] // the hierarchy's root

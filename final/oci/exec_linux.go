@@ -51,6 +51,16 @@ func Exec(g *Global, id string, o ExecOpts) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	priv, err := privileges(p)
+	if err != nil {
+		return 1, err
+	}
+	if g := p.User.AdditionalGids; len(g) > 1 || len(g) == 1 && g[0] != p.User.GID {
+		return 1, errNotYet("supplementary groups for an exec'd process other than its own group")
+	}
+	// The user's groups from the container's /etc/group, as minidocker
+	// exec -u; the container's seccomp filter, as runc's exec.
+	priv.User, priv.Seccomp = fmt.Sprintf("%d:%d", p.User.UID, p.User.GID), r.Seccomp
 	if p.Terminal != (o.ConsoleSocket != "") {
 		return 1, errors.New("exec: a terminal needs --console-socket, and --console-socket a terminal")
 	}
@@ -105,7 +115,7 @@ func Exec(g *Global, id string, o ExecOpts) (int, error) {
 		}
 	}
 	syncW.Close()
-	json.NewEncoder(specW).Encode(nsenter.Spec{Pid: r.Pid, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Tty: p.Terminal, InitCwd: p.Cwd})
+	json.NewEncoder(specW).Encode(nsenter.Spec{Pid: r.Pid, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Tty: p.Terminal, InitCwd: p.Cwd, Priv: priv})
 	specW.Close()
 	if p.Terminal {
 		if err := relayConsole(ptySock, o.ConsoleSocket); err != nil {
@@ -164,9 +174,6 @@ func execProcess(o ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	if err := processPlan(p, nil); err != nil {
-		return nil, err
-	}
-	if err := fencesPlan(p); err != nil {
 		return nil, err
 	}
 	return p, nil

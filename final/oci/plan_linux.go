@@ -3,6 +3,7 @@
 package oci
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,18 +14,20 @@ import (
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
+	"github.com/minidocker/build-your-own-docker/final/security"
 	"golang.org/x/sys/unix"
 )
 
 // plan is a config.json turned into what create does: the clone flags,
 // the namespaces to join, the cgroup, and the init's spec.
 type plan struct {
-	clone  uintptr
-	join   []joinNS
-	cgroup string // cgroupsPath, below each hierarchy's root
-	limits cgroups.Limits
-	init   pid1.OCISpec
-	ownPID bool // a PID namespace of its own: its init's death ends every process
+	clone   uintptr
+	join    []joinNS
+	cgroup  string // cgroupsPath, below each hierarchy's root
+	limits  cgroups.Limits
+	init    pid1.OCISpec
+	ownPID  bool                 // a PID namespace of its own: its init's death ends every process
+	devices []cgroups.DeviceRule // the device fence, nil: none
 }
 
 type joinNS struct {
@@ -127,7 +130,7 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 	if err := processPlan(s.Process, in); err != nil {
 		return nil, err
 	}
-	if err := securityPlan(s); err != nil {
+	if err := securityPlan(s, p); err != nil {
 		return nil, err
 	}
 	if s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0) {
@@ -146,8 +149,8 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 
 // processPlan checks a process and, for create, fills the init's spec.
 func processPlan(pr *Process, in *pid1.OCISpec) error {
-	if pr.User.UID != 0 || pr.User.GID != 0 || pr.User.Umask != nil {
-		return errNotYet("a process user other than root (uid, gid, umask)")
+	if pr.User.Umask != nil {
+		return errNotYet("process.user.umask")
 	}
 	if pr.User.Username != "" {
 		return errors.New("config.json: process.user.username is for Windows containers")
@@ -155,18 +158,14 @@ func processPlan(pr *Process, in *pid1.OCISpec) error {
 	if pr.ApparmorProfile != "" || pr.SelinuxLabel != "" {
 		return errors.New("config.json: AppArmor and SELinux labels: minidocker-runc has no LSM support")
 	}
-	if in == nil { // exec: rlimits and the OOM score are the container's
-		if len(pr.Rlimits) > 0 || len(pr.User.AdditionalGids) > 0 && !onlyRoot(pr.User.AdditionalGids) {
-			return errNotYet("rlimits or supplementary groups for an exec'd process")
+	if in == nil { // exec: rlimits are the container's
+		if len(pr.Rlimits) > 0 {
+			return errNotYet("rlimits for an exec'd process")
 		}
 		return nil
 	}
 	in.Args, in.Env, in.Cwd, in.Terminal = pr.Args, pr.Env, pr.Cwd, pr.Terminal
-	// Root's supplementary groups: docker sends root's own, [0].
-	in.Groups = []int{}
-	for _, g := range pr.User.AdditionalGids {
-		in.Groups = append(in.Groups, int(g))
-	}
+	in.UID, in.GID, in.Groups = pr.User.UID, pr.User.GID, append([]uint32{}, pr.User.AdditionalGids...)
 	for _, r := range pr.Rlimits {
 		in.Rlimits = append(in.Rlimits, pid1.OCIRlimit{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
 	}
@@ -175,66 +174,102 @@ func processPlan(pr *Process, in *pid1.OCISpec) error {
 }
 
 // region refuse
-// securityPlan refuses the fences this build does not apply yet.
-func securityPlan(s *Spec) error {
-	if err := fencesPlan(s.Process); err != nil {
+// securityPlan turns the fences into what minidocker's security code
+// applies (package security compiles the seccomp profile, pid1's drop
+// applies capabilities, no_new_privs and the filter, the cgroups package
+// the device rules) and refuses what it cannot.
+func securityPlan(s *Spec, p *plan) error {
+	priv, err := privileges(s.Process)
+	if err != nil {
 		return err
 	}
 	if !isNull(s.Linux.Seccomp) {
-		return errNotYet("a seccomp filter")
+		prof, err := security.ParseProfile(s.Linux.Seccomp)
+		if err != nil {
+			return fmt.Errorf("config.json: linux.seccomp: %v", err)
+		}
+		var keep []string
+		for _, n := range priv.Caps {
+			i, _ := strconv.Atoi(n)
+			keep = append(keep, security.CapsOf(1<<uint(i))...)
+		}
+		prog, err := security.Compile(prof, keep, kernelRelease())
+		if err != nil {
+			return fmt.Errorf("config.json: linux.seccomp: %v", err)
+		}
+		priv.Seccomp = base64.StdEncoding.EncodeToString(prog.Bytes())
 	}
-	if len(s.Linux.MaskedPaths) > 0 || len(s.Linux.ReadonlyPaths) > 0 {
-		return errNotYet("maskedPaths or readonlyPaths")
-	}
+	p.init.Priv = priv
+	p.init.MaskedPaths, p.init.ReadonlyPaths = s.Linux.MaskedPaths, s.Linux.ReadonlyPaths
 	if s.Linux.MountLabel != "" {
 		return errors.New("config.json: linux.mountLabel: minidocker-runc has no SELinux support")
 	}
 	if !isNull(s.Linux.IntelRdt) || !isNull(s.Linux.Personality) {
 		return errNotYet("intelRdt or personality")
 	}
-	if r := s.Linux.Resources; r != nil && len(r.Devices) > 0 && !allowAll(r.Devices) {
-		return errNotYet("a device cgroup rule list")
+	if r := s.Linux.Resources; r != nil && len(r.Devices) > 0 {
+		if p.devices, err = deviceRules(r.Devices); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // endregion refuse
 
-// onlyRoot: the groups are root's own group alone (what exec's helper,
-// running as root, already has).
-func onlyRoot(gids []uint32) bool {
-	for _, g := range gids {
-		if g != 0 {
-			return false
+// privileges are a process's capabilities and no_new_privs as the
+// security code's drop takes them: one set for bounding, effective and
+// permitted, the inheritable and ambient sets equal. Without a
+// capabilities section the process keeps the runtime's own.
+func privileges(pr *Process) (pid1.Privileges, error) {
+	var priv pid1.Privileges
+	priv.NoNewPrivs = pr.NoNewPrivileges
+	have := ownCaps()
+	keep := have["CapPrm"]
+	if c := pr.Capabilities; c != nil {
+		bnd, eff, prm, inh, amb := capMaskOf(c.Bounding), capMaskOf(c.Effective), capMaskOf(c.Permitted), capMaskOf(c.Inheritable), capMaskOf(c.Ambient)
+		if bnd != eff || eff != prm {
+			return priv, errNotYet("bounding, effective and permitted capability sets that differ")
 		}
+		// Root's ambient set is cleared by execve (capabilities(7): the
+		// program counts as privileged), whatever it was; another user's
+		// keeps it, and drop raises the inheritable set as ambient.
+		if amb&^prm != 0 || pr.User.UID != 0 && inh != amb {
+			return priv, errNotYet("an ambient capability set other than the inheritable one (or beyond the permitted one)")
+		}
+		if lacking := prm &^ have["CapPrm"]; lacking != 0 {
+			return priv, fmt.Errorf("config.json asks for capabilities the runtime itself lacks (mask %#x): nobody can give them", lacking)
+		}
+		keep = prm
+		priv.Inheritable = capNums(inh)
 	}
-	return true
+	priv.Caps = capNums(keep)
+	return priv, nil
 }
 
-// fencesPlan refuses a process's fences this build does not apply yet.
-func fencesPlan(p *Process) error {
-	if c := p.Capabilities; c != nil {
-		ok, lacking, why := allCaps(c)
-		if !ok {
-			return errNotYet("capability sets other than the runtime's own (" + why + ")")
-		}
-		if lacking != 0 {
-			return fmt.Errorf("config.json asks for capabilities the runtime itself lacks (mask %#x): nobody can give them", lacking)
+func capMaskOf(set []string) uint64 {
+	var m uint64
+	for _, n := range set {
+		if i, ok := capNumber(n); ok {
+			m |= 1 << uint(i)
 		}
 	}
-	if p.NoNewPrivileges {
-		return errNotYet("noNewPrivileges")
-	}
-	return nil
+	return m
 }
 
-// allCaps: nothing to change. The bounding, effective and permitted sets
-// hold every capability the runtime's own process has (there is none to
-// drop), the inheritable and ambient sets are its own (empty for root).
-// A capability asked for that the runtime itself lacks cannot be given
-// by anyone (the kernel's rule: capset(2) never adds to the permitted
-// set): lacking says which, and create refuses, as runc's capset fails.
-func allCaps(c *Capabilities) (ok bool, lacking uint64, why string) {
+// capNums are a mask's capabilities as drop takes them: numbers.
+func capNums(m uint64) []string {
+	out := []string{}
+	for i := 0; i < 64; i++ {
+		if m&(1<<uint(i)) != 0 {
+			out = append(out, strconv.Itoa(i))
+		}
+	}
+	return out
+}
+
+// ownCaps are this process's capability sets (/proc/self/status).
+func ownCaps() map[string]uint64 {
 	b, _ := os.ReadFile("/proc/self/status")
 	have := map[string]uint64{}
 	for _, line := range strings.Split(string(b), "\n") {
@@ -242,41 +277,62 @@ func allCaps(c *Capabilities) (ok bool, lacking uint64, why string) {
 			have[k], _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 		}
 	}
-	mask := func(set []string) uint64 {
-		var m uint64
-		for _, n := range set {
-			if i, ok := capNumber(n); ok {
-				m |= 1 << uint(i)
-			}
-		}
-		return m
-	}
-	superset := func(set []string, k string) bool {
-		m := mask(set)
-		lacking |= m &^ have[k]
-		if m&have[k] != have[k] {
-			why = fmt.Sprintf("%s: %#x asked, the runtime has %#x", k, m, have[k])
-			return false
-		}
-		return true
-	}
-	same := func(set []string, k string) bool {
-		if m := mask(set); m != have[k] {
-			why = fmt.Sprintf("%s: %#x asked, the runtime has %#x", k, m, have[k])
-			return false
-		}
-		return true
-	}
-	ok = len(have) == 5 && superset(c.Bounding, "CapBnd") && superset(c.Effective, "CapEff") &&
-		superset(c.Permitted, "CapPrm") && same(c.Inheritable, "CapInh") && same(c.Ambient, "CapAmb")
-	return ok, lacking, why
+	return have
 }
 
-// allowAll: the rules end in "allow every device" (Docker's --privileged).
-func allowAll(rules []DeviceRule) bool {
-	last := rules[len(rules)-1]
-	return last.Allow && (last.Type == "" || last.Type == "a") && last.Major == nil && last.Minor == nil &&
-		strings.Count(last.Access, "r") > 0 && strings.Contains(last.Access, "w") && strings.Contains(last.Access, "m")
+// deviceRules are linux.resources.devices as the device fence takes them:
+// everything no rule allows is refused, so the list must deny all first
+// (then the default devices are allowed, as runc does, and the rules
+// after), or be one rule that allows all.
+func deviceRules(rules []DeviceRule) ([]cgroups.DeviceRule, error) {
+	all := func(r DeviceRule) bool {
+		return (r.Type == "" || r.Type == "a") && r.Major == nil && r.Minor == nil && strings.Count(r.Access, "")-1 >= 3
+	}
+	if len(rules) == 1 && rules[0].Allow && all(rules[0]) {
+		return []cgroups.DeviceRule{{Type: 'a', Major: -1, Minor: -1, Access: "rwm"}}, nil
+	}
+	if rules[0].Allow || !all(rules[0]) {
+		return nil, errNotYet("a device rule list that does not start by denying every device")
+	}
+	out := security.DefaultDevices()
+	for _, r := range rules[1:] {
+		d := cgroups.DeviceRule{Type: 'a', Major: -1, Minor: -1, Access: r.Access}
+		if r.Type != "" {
+			d.Type = r.Type[0]
+		}
+		if r.Major != nil {
+			d.Major = *r.Major
+		}
+		if r.Minor != nil {
+			d.Minor = *r.Minor
+		}
+		if r.Allow {
+			out = append(out, d)
+			continue
+		}
+		// A deny of what no rule so far allows changes nothing (Docker
+		// denies c 10:229 after its list); one that takes back an allow
+		// cannot be written as an allow list.
+		for _, a := range out {
+			if covers(a, d) {
+				return nil, errNotYet("a device rule that denies what an earlier one allows")
+			}
+		}
+	}
+	return out, nil
+}
+
+// covers: the allow rule a lets some of what d names.
+func covers(a, d cgroups.DeviceRule) bool {
+	num := func(x, y int64) bool { return x < 0 || y < 0 || x == y }
+	return (a.Type == 'a' || d.Type == 'a' || a.Type == d.Type) && num(a.Major, d.Major) && num(a.Minor, d.Minor) &&
+		strings.ContainsAny(a.Access, d.Access)
+}
+
+func kernelRelease() string {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	return unix.ByteSliceToString(uts.Release[:])
 }
 
 // sysctlAllowed: a sysctl only where it is the container's own, never

@@ -66,7 +66,8 @@ type record struct {
 	Cgroup      string            `json:"cgroup"`
 	Cpuset      bool              `json:"cpuset"`
 	OwnPID      bool              `json:"ownPidNamespace"`
-	Hooks       *Hooks            `json:"hooks,omitempty"` // config.json's, as it was at create
+	Hooks       *Hooks            `json:"hooks,omitempty"`   // config.json's, as it was at create
+	Seccomp     string            `json:"seccomp,omitempty"` // the filter, for exec's processes too
 }
 
 // State is the runtime-spec's state, what `state` prints and hooks read.
@@ -246,7 +247,8 @@ func prepare(g *Global, id string, o CreateOpts) (c *created, err error) {
 		p.cgroup = "minidocker-runc-" + id
 	}
 	c = &created{g: g, dir: dir, rec: &record{ID: id, Bundle: bundle, Rootfs: p.init.Rootfs, Created: time.Now().UTC(),
-		Annotations: spec.Annotations, Cgroup: p.cgroup, Cpuset: p.limits.CpusetCpus != "", OwnPID: p.ownPID, Hooks: spec.Hooks}}
+		Annotations: spec.Annotations, Cgroup: p.cgroup, Cpuset: p.limits.CpusetCpus != "", OwnPID: p.ownPID, Hooks: spec.Hooks,
+		Seccomp: p.init.Priv.Seccomp}}
 	defer func() {
 		if err != nil {
 			c.abort()
@@ -311,6 +313,11 @@ func (c *created) start(p *plan, o CreateOpts) error {
 	defer fifo.Close()
 	if c.cg, err = cgroups.CreateAt(p.cgroup, p.limits); err != nil {
 		return err
+	}
+	if p.devices != nil {
+		if err := c.cg.AllowDevices(p.devices); err != nil {
+			return err
+		}
 	}
 	var console *os.File
 	if o.ConsoleSocket != "" {

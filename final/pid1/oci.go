@@ -36,9 +36,14 @@ type OCISpec struct {
 	Env         []string
 	Cwd         string
 	Rlimits     []OCIRlimit
-	Groups      []int // the supplementary groups (setgroups), of root
+	UID, GID    uint32
+	Groups      []uint32 // the supplementary groups
 	OOMScoreAdj *int
-	Terminal    bool // fd 6 is the console socket
+	// Priv are the fences (capabilities, no_new_privs, the seccomp
+	// filter), applied by the security code's drop just before execve.
+	Priv                       Privileges
+	MaskedPaths, ReadonlyPaths []string
+	Terminal                   bool // fd 6 is the console socket
 }
 
 // OCIMount is one config.json mount, checked.
@@ -182,15 +187,18 @@ func (in *initProc) setupOCI(s *OCISpec) error {
 			return err
 		}
 	}
+	in.spec.MaskedPaths, in.spec.ReadonlyPaths = s.MaskedPaths, s.ReadonlyPaths
+	if err := in.maskPaths(); err != nil {
+		return err
+	}
+	if err := in.readonlyPaths(); err != nil {
+		return err
+	}
 	for _, r := range s.Rlimits {
 		// syscall's, not unix's: Go remembers RLIMIT_NOFILE for execve.
 		if err := syscall.Setrlimit(r.Resource, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard}); err != nil {
 			return fmt.Errorf("setrlimit %d: %v", r.Resource, err)
 		}
-	}
-	// syscall's Setgroups: for every thread of ours, so for the one that execs.
-	if err := syscall.Setgroups(s.Groups); err != nil {
-		return fmt.Errorf("setgroups: %v", err)
 	}
 	if err := unix.Chdir(s.Cwd); err != nil {
 		return errorf(1, "chdir %s: %v", s.Cwd, err)
@@ -385,6 +393,11 @@ func (in *initProc) waitStartAndExec(s *OCISpec) error {
 	unix.Close(ociFifoFd)
 	path, err := LookPath(s.Args[0], s.Env)
 	if err != nil {
+		return err
+	}
+	// The user and the fences, for every thread (the one that execs
+	// among them), by the security code's drop.
+	if err := drop(s.Priv, identity{uid: s.UID, gid: s.GID, groups: s.Groups}, true); err != nil {
 		return err
 	}
 	// No descriptor the runtime's caller left open (without O_CLOEXEC)

@@ -35,6 +35,10 @@ type Privileges struct {
 	// Seccomp is the filter, base64 of its struct sock_filter array ("":
 	// unconfined).
 	Seccomp string
+	// Inheritable, when not nil, are an OCI config's inheritable and
+	// ambient sets (minidocker-runc takes them only equal), set as given,
+	// for root too; nil: AddedCaps for a user other than root, as above.
+	Inheritable []string
 }
 
 // identity is who a process of the container runs as.
@@ -115,7 +119,11 @@ func drop(p Privileges, id identity, allThreads bool) error {
 	if err := prctl("PR_SET_KEEPCAPS", unix.PR_SET_KEEPCAPS, 0, 0); err != nil {
 		return err
 	}
-	if id.uid == 0 {
+	if p.Inheritable != nil {
+		if ambient, err = capMask(p.Inheritable); err != nil {
+			return err
+		}
+	} else if id.uid == 0 {
 		ambient = 0
 	}
 	ambient &= keep
