@@ -231,9 +231,12 @@ func privileges(pr *Process) (pid1.Privileges, error) {
 		if bnd != eff || eff != prm {
 			return priv, errNotYet("bounding, effective and permitted capability sets that differ")
 		}
-		// Root's ambient set is cleared by execve (capabilities(7): the
-		// program counts as privileged), whatever it was; another user's
-		// keeps it, and drop raises the inheritable set as ambient.
+		// drop raises the inheritable set as the ambient one (the kernel
+		// raises an ambient capability only if it is inheritable too).
+		// For root, an ambient capability that is not inheritable is not
+		// raised, as runc only warns that it cannot raise it (runc's
+		// default spec has three ambient, no inheritable); for another
+		// user the two sets must be equal.
 		if amb&^prm != 0 || pr.User.UID != 0 && inh != amb {
 			return priv, errNotYet("an ambient capability set other than the inheritable one (or beyond the permitted one)")
 		}
