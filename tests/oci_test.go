@@ -305,6 +305,67 @@ func TestOCIRun(t *testing.T) {
 	ociCgroupDirParent("oci-test.slice") // the parent the runtime made, as runc leaves it
 }
 
+// TestOCIUserNamespace: linux.uidMappings and gidMappings give the
+// container a user namespace (root inside, 100000 outside, as seen in
+// /proc/PID/uid_map from the host and in the owner of a file it makes in
+// a bind-mounted directory); /dev's nodes are the host's, bind-mounted
+// (mknod is refused there); process.user.umask applies; mappings without
+// a user namespace are refused.
+func TestOCIUserNamespace(t *testing.T) {
+	rt := newOCIRuntime(t)
+	out := t.TempDir()
+	if err := os.Chown(out, 100000, 100000); err != nil {
+		t.Fatal(err)
+	}
+	umask := uint32(027)
+	bundle := ociBundle(t, func(s *oci.Spec) {
+		s.Process.Args = []string{"sh", "-c", "cat /proc/self/uid_map; id -u; echo x > /dev/null && grep -c ' /dev/null ' /proc/self/mountinfo; umask; touch /out/made; exec sleep 1000"}
+		s.Process.User.Umask = &umask
+		s.Linux.Namespaces = append(s.Linux.Namespaces, oci.Namespace{Type: "user"})
+		s.Linux.UIDMappings = []oci.IDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []oci.IDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Mounts = append(s.Mounts, oci.Mount{Destination: "/out", Type: "bind", Source: out, Options: []string{"rbind"}})
+	})
+	// The namespace's root (100000 on the host) opens the root path, and
+	// cannot make a mount point in a root that the host's root owns.
+	for _, d := range []string{bundle, filepath.Dir(bundle)} {
+		os.Chmod(d, 0755)
+	}
+	if err := os.Mkdir(filepath.Join(bundle, "rootfs/out"), 0755); err != nil {
+		t.Fatal(err)
+	}
+	id := "userns-" + strconv.Itoa(os.Getpid())
+	rt.mustCreate("--bundle", bundle, id)
+	pid := strconv.Itoa(rt.state(id).Pid)
+	if m := strings.Fields(readTrim(t, "/proc/"+pid+"/uid_map")); strings.Join(m, " ") != "0 100000 65536" {
+		t.Errorf("uid_map seen from the host: %v", m)
+	}
+	if nsInode(t, pid, "user") == nsInode(t, "self", "user") {
+		t.Error("the container shares the host's user namespace")
+	}
+	rt.must("start", id)
+	made := filepath.Join(out, "made")
+	poll(t, 20*time.Second, "the container's file", func() bool { _, err := os.Stat(made); return err == nil })
+	var st unix.Stat_t
+	if err := unix.Stat(made, &st); err != nil || st.Uid != 100000 || st.Gid != 100000 {
+		t.Errorf("the file root made in the container is owned by %d:%d on the host (%v), want 100000:100000", st.Uid, st.Gid, err)
+	}
+	if st.Mode&0777 != 0640 {
+		t.Errorf("umask 027: the file's mode is %o, want 640", st.Mode&0777)
+	}
+	rt.must("kill", id, "KILL")
+	poll(t, 20*time.Second, "stopped", func() bool { return rt.state(id).Status == "stopped" })
+	rt.must("delete", id)
+
+	s := oci.Default()
+	s.Process.Terminal = false
+	s.Linux.UIDMappings = []oci.IDMapping{{ContainerID: 0, HostID: 100000, Size: 1}}
+	writeConfig(t, bundle, s)
+	if r := rt.create("--bundle", bundle, id); r.code == 0 || !strings.Contains(r.stderr, "user namespace") {
+		t.Errorf("mappings without a user namespace: %s", r)
+	}
+}
+
 // ociCgroupDirParent removes the (empty) parent group p from every
 // hierarchy: delete removes the container's group, not the parents it
 // made.
@@ -454,6 +515,11 @@ func TestOCIValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(bundles)
+	// As /tmp would be: a user namespace's root (another uid on the host)
+	// must reach the bundles below it.
+	if err := os.Chmod(bundles, 0755); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("bash", filepath.Join(repoRoot, "scripts/oci-validation.sh"), rt)
 	cmd.Env = append(os.Environ(), "RT_LOGS="+logs, "RT_TMPDIR="+bundles, "RT_JOBS=8", "RT_TIMEOUT=20")
 	r := runCmd(t, cmd)

@@ -107,10 +107,10 @@ func MountFlags(m Mount) (Flags, error) {
 	f.Data = strings.Join(data, ",")
 	f.Bind = f.Flags&msBind != 0 || m.Type == "bind"
 	if f.Bind {
+		// Options that are no flag (a tmpfs's mode=, size=) stay in
+		// Data: mount(2) with MS_BIND does not read it, as runc passes
+		// it too.
 		f.Flags |= msBind
-		if f.Data != "" {
-			return f, fmt.Errorf("config.json: bind mount %s: unknown options %q", m.Destination, f.Data)
-		}
 		if !path.IsAbs(m.Source) && m.Source == "" {
 			return f, fmt.Errorf("config.json: bind mount %s has no source", m.Destination)
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/pid1"
@@ -26,7 +27,9 @@ type plan struct {
 	cgroup  string // cgroupsPath, below each hierarchy's root
 	limits  cgroups.Limits
 	init    pid1.OCISpec
-	ownPID  bool                 // a PID namespace of its own: its init's death ends every process
+	ownPID  bool                   // a PID namespace of its own: its init's death ends every process
+	uidMap  []syscall.SysProcIDMap // a user namespace's maps, nil: none
+	gidMap  []syscall.SysProcIDMap
 	devices []cgroups.DeviceRule // the device fence, nil: none
 }
 
@@ -37,6 +40,14 @@ type joinNS struct {
 
 var cloneFlags = map[string]uintptr{"pid": unix.CLONE_NEWPID, "network": unix.CLONE_NEWNET, "mount": unix.CLONE_NEWNS,
 	"ipc": unix.CLONE_NEWIPC, "uts": unix.CLONE_NEWUTS, "user": unix.CLONE_NEWUSER, "cgroup": unix.CLONE_NEWCGROUP}
+
+func idMaps(ms []IDMapping) []syscall.SysProcIDMap {
+	var out []syscall.SysProcIDMap
+	for _, m := range ms {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	return out
+}
 
 // errNotYet says what this runtime does not apply: the container is
 // refused, as the spec asks, rather than run without it.
@@ -68,8 +79,18 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 	if !own["mount"] {
 		return nil, errors.New("config.json: the container needs a mount namespace of its own (pivot_root would change the host's root)")
 	}
-	if own["user"] || len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0 {
-		return nil, errNotYet("a user namespace (uid/gid mappings)")
+	switch {
+	case own["user"]:
+		// Root inside, the mapped ids outside: clone(2) with
+		// CLONE_NEWUSER, and the parent writes /proc/PID/uid_map and
+		// gid_map before the init goes on (Go's ForkExec does it).
+		if len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0 {
+			return nil, errors.New("config.json: a user namespace needs linux.uidMappings and linux.gidMappings")
+		}
+		p.uidMap, p.gidMap = idMaps(s.Linux.UIDMappings), idMaps(s.Linux.GIDMappings)
+		p.init.UserNS = true
+	case len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0:
+		return nil, errors.New("config.json: uid/gid mappings need a user namespace of the container's own")
 	}
 	p.ownPID = own["pid"]
 	in := &p.init
@@ -149,9 +170,6 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 
 // processPlan checks a process and, for create, fills the init's spec.
 func processPlan(pr *Process, in *pid1.OCISpec) error {
-	if pr.User.Umask != nil {
-		return errNotYet("process.user.umask")
-	}
 	if pr.User.Username != "" {
 		return errors.New("config.json: process.user.username is for Windows containers")
 	}
@@ -162,6 +180,9 @@ func processPlan(pr *Process, in *pid1.OCISpec) error {
 		if len(pr.Rlimits) > 0 {
 			return errNotYet("rlimits for an exec'd process")
 		}
+		if pr.User.Umask != nil {
+			return errNotYet("process.user.umask for an exec'd process")
+		}
 		return nil
 	}
 	in.Args, in.Env, in.Cwd, in.Terminal = pr.Args, pr.Env, pr.Cwd, pr.Terminal
@@ -169,7 +190,7 @@ func processPlan(pr *Process, in *pid1.OCISpec) error {
 	for _, r := range pr.Rlimits {
 		in.Rlimits = append(in.Rlimits, pid1.OCIRlimit{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
 	}
-	in.OOMScoreAdj = pr.OOMScoreAdj
+	in.OOMScoreAdj, in.Umask = pr.OOMScoreAdj, pr.User.Umask
 	return nil
 }
 

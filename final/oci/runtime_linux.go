@@ -306,6 +306,13 @@ func (c *created) start(p *plan, o CreateOpts) error {
 	if err := unix.Mkfifo(fifoPath, 0622); err != nil {
 		return fmt.Errorf("mkfifo %s: %v", fifoPath, err)
 	}
+	if p.uidMap != nil {
+		// The init opens it as the container's root: in a user namespace
+		// that is another uid on the host, which must own the fifo.
+		if err := os.Chown(fifoPath, hostID(p.uidMap), hostID(p.gidMap)); err != nil {
+			return err
+		}
+	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -348,7 +355,14 @@ func (c *created) start(p *plan, o CreateOpts) error {
 		files = append(files, console.Fd())
 	}
 	attr := &syscall.ProcAttr{Env: []string{"GOMAXPROCS=1", "GOTRACEBACK=none"}, Files: files,
-		Sys: &syscall.SysProcAttr{Cloneflags: p.clone}}
+		Sys: &syscall.SysProcAttr{Cloneflags: p.clone, UidMappings: p.uidMap, GidMappings: p.gidMap,
+			GidMappingsEnableSetgroups: p.gidMap != nil}}
+	if p.uidMap != nil {
+		// We are root on the host, a uid the new namespace need not map:
+		// execve as an unmapped uid would leave the init without its
+		// capabilities there. setuid(0) inside, once the maps are written.
+		attr.Sys.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
 	if c.cg.V2 {
 		// cgroup v2: cloned straight into its group (CLONE_INTO_CGROUP).
 		if fd, err := unix.Open(c.cg.Dirs[""], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
@@ -422,6 +436,17 @@ func forkInit(join []joinNS, attr *syscall.ProcAttr) (int, error) {
 
 // endregion clone
 
+// hostID is the host's id for the container's 0 (root), -1 if the map
+// has none.
+func hostID(m []syscall.SysProcIDMap) int {
+	for _, e := range m {
+		if e.ContainerID == 0 {
+			return e.HostID
+		}
+	}
+	return -1
+}
+
 // readStatus waits for init's "ok" or "error CODE MESSAGE"; EOF first
 // means it died.
 func readStatus(fd int) error {
@@ -482,7 +507,11 @@ func Start(g *Global, id string) error {
 	}
 	os.Remove(fifoPath)
 	if r.Hooks != nil {
-		warnHooks(r.Hooks.Poststart, r.state(dir)) // failures only warn (runtime-spec)
+		// The state as start made it: running, with its PID, even if a
+		// short process has exited by now (the poststop hooks see that).
+		st := r.state(dir)
+		st.Status, st.Pid = "running", r.Pid
+		warnHooks(r.Hooks.Poststart, st) // failures only warn (runtime-spec)
 	}
 	return nil
 }

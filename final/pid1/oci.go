@@ -32,6 +32,7 @@ type OCISpec struct {
 	Devices     []OCIDevice
 	CgroupNS    bool // unshare the cgroup namespace once in the cgroup
 	CgroupV2    bool
+	UserNS      bool // root of a user namespace: mknod(2) is not ours, device nodes are bind mounts
 	Args        []string
 	Env         []string
 	Cwd         string
@@ -39,6 +40,7 @@ type OCISpec struct {
 	UID, GID    uint32
 	Groups      []uint32 // the supplementary groups
 	OOMScoreAdj *int
+	Umask       *uint32 // nil: the umask create was run with (022 mostly)
 	// Priv are the fences (capabilities, no_new_privs, the seccomp
 	// filter), applied by the security code's drop just before execve.
 	Priv                       Privileges
@@ -154,12 +156,12 @@ func (in *initProc) setupOCI(s *OCISpec) error {
 		}
 	}
 	if devTmpfs { // runc's rule: the default devices when /dev is ours
-		if err := defaultDevices(root); err != nil {
+		if err := defaultDevices(root, s.UserNS); err != nil {
 			return err
 		}
 	}
 	for _, d := range s.Devices {
-		if err := makeNode(root, d); err != nil {
+		if err := makeNode(root, d, s.UserNS); err != nil {
 			return fmt.Errorf("device %s: %v", d.Path, err)
 		}
 	}
@@ -183,7 +185,9 @@ func (in *initProc) setupOCI(s *OCISpec) error {
 		}
 	}
 	if s.Readonly {
-		if err := in.mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		// The flags the root's mount has are repeated: in a user
+		// namespace they are locked, and a remount that drops one fails.
+		if err := in.mount("", "/", "", lockedFlags("/")|unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 			return err
 		}
 	}
@@ -240,7 +244,8 @@ func (in *initProc) ociMount(root int, m OCIMount, v2 bool) error {
 				return err
 			}
 			defer unix.Close(mounted)
-			if err := in.mount("", inroot.ProcPath(mounted), "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
+			at := inroot.ProcPath(mounted)
+			if err := in.mount("", at, "", lockedFlags(at)|unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
 				return err
 			}
 		}
@@ -292,7 +297,7 @@ func (in *initProc) propagate(root int, m OCIMount) error {
 
 // defaultDevices are the nodes every OCI container has in /dev, with
 // their links (runtime-spec, "Default Devices").
-func defaultDevices(root int) error {
+func defaultDevices(root int, userNS bool) error {
 	dev, err := inroot.Open(root, "/dev", unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return err
@@ -302,7 +307,7 @@ func defaultDevices(root int) error {
 		name         string
 		major, minor uint32
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
-		if err := makeNode(root, OCIDevice{Path: "/dev/" + d.name, Mode: unix.S_IFCHR | 0666, Major: d.major, Minor: d.minor}); err != nil {
+		if err := makeNode(root, OCIDevice{Path: "/dev/" + d.name, Mode: unix.S_IFCHR | 0666, Major: d.major, Minor: d.minor}, userNS); err != nil {
 			return fmt.Errorf("mknod /dev/%s: %v", d.name, err)
 		}
 	}
@@ -315,8 +320,11 @@ func defaultDevices(root int) error {
 	return nil
 }
 
-// makeNode is mknod inside the root, in a parent resolved there.
-func makeNode(root int, d OCIDevice) error {
+// makeNode is mknod inside the root, in a parent resolved there. In a
+// user namespace mknod(2) is refused (a device node would be a way to the
+// host's disks), so the host's node of the same path is bind-mounted onto
+// an empty file instead, as runc does: the device cgroup still decides.
+func makeNode(root int, d OCIDevice, userNS bool) error {
 	dir, base := inroot.Split(d.Path)
 	parent, err := inroot.MkdirAll(root, dir, 0755)
 	if err != nil {
@@ -324,6 +332,14 @@ func makeNode(root int, d OCIDevice) error {
 	}
 	defer unix.Close(parent)
 	unix.Unlinkat(parent, base, 0) // a node the image or a mount left there
+	if userNS {
+		fd, err := unix.Openat(parent, base, unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0600)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return unix.Mount(d.Path, inroot.ProcPath(fd), "", unix.MS_BIND, "")
+	}
 	if err := unix.Mknodat(parent, base, d.Mode, int(unix.Mkdev(d.Major, d.Minor))); err != nil {
 		return err
 	}
@@ -391,19 +407,24 @@ func (in *initProc) waitStartAndExec(s *OCISpec) error {
 	}
 	unix.Close(fifo)
 	unix.Close(ociFifoFd)
+	if s.Umask != nil {
+		unix.Umask(int(*s.Umask & 0777)) // process.user.umask: the mode bits new files lose
+	}
 	path, err := LookPath(s.Args[0], s.Env)
 	if err != nil {
 		return err
+	}
+	// No descriptor the runtime's caller left open (without O_CLOEXEC)
+	// reaches the container: stdin, stdout and stderr only. Before the
+	// fences: a seccomp profile older than close_range(2) (Linux 5.9)
+	// refuses it with EPERM.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %v", err)
 	}
 	// The user and the fences, for every thread (the one that execs
 	// among them), by the security code's drop.
 	if err := drop(s.Priv, identity{uid: s.UID, gid: s.GID, groups: s.Groups}, true); err != nil {
 		return err
-	}
-	// No descriptor the runtime's caller left open (without O_CLOEXEC)
-	// reaches the container: stdin, stdout and stderr only.
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close_range: %v", err)
 	}
 	err = unix.Exec(path, s.Args, s.Env)
 	return errorf(126, "exec %s: %v", filepath.Clean(path), err)
