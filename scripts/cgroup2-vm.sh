@@ -227,7 +227,7 @@ broken=()
 say "building programs and test binaries"
 # The programs under test, named and built as the harness (tests/harness_test.go)
 # would build them itself: stepNN-* by folder name; ./final as minidocker
-# without cgo, with minidocker-init and minidocker-nsenter (cgo) beside it, and
+# without cgo, with minidocker-init, minidocker-runc and minidocker-nsenter (cgo) beside it, and
 # again as minidocker-cgo with cgo; tools/NAME static (CGO_ENABLED=0) so they
 # run in the busybox rootfs.
 for d in step[0-9][0-9]-*/ final/ tools/*/; do
@@ -236,6 +236,7 @@ for d in step[0-9][0-9]-*/ final/ tools/*/; do
   case $d in
     final) CGO_ENABLED=0 go build -o "$work/bin/minidocker" ./final || broken+=(./final)
       CGO_ENABLED=0 go build -o "$work/bin/minidocker-init" ./final/minidocker-init || broken+=(./final/minidocker-init)
+      CGO_ENABLED=0 go build -o "$work/bin/minidocker-runc" ./final/minidocker-runc || broken+=(./final/minidocker-runc)
       CGO_ENABLED=1 go build -o "$work/bin/minidocker-nsenter" ./final/minidocker-nsenter || broken+=(./final/minidocker-nsenter)
       CGO_ENABLED=1 go build -o "$work/bin/minidocker-cgo" ./final || broken+=("./final (cgo)") ;;
     tools/*) CGO_ENABLED=0 go build -o "$work/bin/$(basename "$d")" "./$d" || broken+=("./$d") ;;
@@ -265,11 +266,19 @@ else
   chroot "$work/rootfs" /bin/busybox --install -s
 fi
 
+# The OCI runtime-tools suite (TestOCIValidation), built here too, where
+# the Go module proxy is; the guest runs it from the host's copy.
+rt_dir=
+if [ -f scripts/oci-validation.sh ]; then
+  rt_dir=${RT_DIR:-/var/tmp/minidocker-runtime-tools}
+  bash scripts/oci-validation.sh --build || broken+=("runtime-tools")
+fi
+
 # The runner: the guest's test session, written fresh each run (the initramfs
 # only knows where to find it). Settings are baked in at the top.
 {
-  printf 'repo=%q\nwork=%q\nrun_filter=%q\nci=%q\nmodcache=%q\n' \
-    "$repo" "$work" "$run_filter" "${CI:-true}" "$(go env GOMODCACHE)"
+  printf 'repo=%q\nwork=%q\nrun_filter=%q\nci=%q\nmodcache=%q\nrt_dir=%q\n' \
+    "$repo" "$work" "$run_filter" "${CI:-true}" "$(go env GOMODCACHE)" "$rt_dir"
   cat <<'RUNNER'
 set -u
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -280,6 +289,8 @@ export HOME=/root CI=$ci MINIDOCKER_REQUIRE_ROOT=1 MINIDOCKER_REPO=$repo MINIDOC
 # Should a test still need `go build`: the host's module cache (the guest's
 # /root is empty), and no network.
 export GOMODCACHE=$work/guest/host$modcache GOPROXY=off GOFLAGS=-mod=mod
+# The runtime-tools suite the host built (the guest's /var/tmp is its own).
+[ -z "$rt_dir" ] || export RT_DIR=$work/guest/host$rt_dir
 hostname cgroup2-vm
 # systemd makes every mount shared, so a step that forgets to make its mounts
 # private leaks them to the host; reproduce that here (the kernel's default

@@ -5,6 +5,7 @@
 #
 #   sudo scripts/oci-validation.sh bin/minidocker-runc [NAME...]
 #   sudo scripts/oci-validation.sh runc
+#   scripts/oci-validation.sh --build     (only build the suite into $RT_DIR)
 #
 # runtime-tools comes from the Go module proxy at Debian's commit, is built
 # once into $RT_DIR (about a minute) and reused. Each program runs as root
@@ -18,9 +19,14 @@
 set -euo pipefail
 RUNTIME=${1:?usage: $0 RUNTIME [TEST...]}
 shift
-RUNTIME=$(command -v "$RUNTIME" || true)
-[ -x "$RUNTIME" ] || { echo "no runtime at ${1:-}" >&2; exit 2; }
-RUNTIME=$(readlink -f "$RUNTIME")
+build_only=
+if [ "$RUNTIME" = --build ]; then
+  build_only=1
+else
+  RUNTIME=$(command -v "$RUNTIME" || true)
+  [ -x "$RUNTIME" ] || { echo "no runtime at ${1:-}" >&2; exit 2; }
+  RUNTIME=$(readlink -f "$RUNTIME")
+fi
 MODULE=github.com/opencontainers/runtime-tools
 VERSION=v0.9.1-0.20220125021840-0105384f68e1
 RT_DIR=${RT_DIR:-/var/tmp/minidocker-runtime-tools}
@@ -40,6 +46,7 @@ if [ ! -x "$RT_DIR/runtimetest" ] || [ ! -f "$RT_DIR/.built" ]; then
   touch "$RT_DIR.tmp/.built"
   rm -rf "$RT_DIR" && mv "$RT_DIR.tmp" "$RT_DIR"
 fi
+[ -z "$build_only" ] || exit 0
 cd "$RT_DIR"
 if [ $# -eq 0 ]; then
   set -- $(ls validation/*/*.t | sed 's|validation/\([^/]*\)/.*|\1|' | sort -u)

@@ -5,6 +5,7 @@ package cgroups
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -149,6 +150,16 @@ func (cg *Cgroup) createV2(l Limits) error {
 	if err := os.Mkdir(dir, 0755); err != nil {
 		return fmt.Errorf("create cgroup: %v", err)
 	}
+	err := cg.setV2(l)
+	if err != nil {
+		cg.Destroy()
+	}
+	return err
+}
+
+// setV2 writes the limits l sets into the group's files.
+func (cg *Cgroup) setV2(l Limits) error {
+	dir := cg.Dirs[""]
 	var err error
 	set := func(file, value string) {
 		if err == nil {
@@ -187,9 +198,6 @@ func (cg *Cgroup) createV2(l Limits) error {
 	if err == nil {
 		err = cg.setIO(l.IO)
 	}
-	if err != nil {
-		cg.Destroy()
-	}
 	return err
 }
 
@@ -227,6 +235,15 @@ func (cg *Cgroup) createV1(l Limits) error {
 			return fmt.Errorf("create cgroup: %v", err)
 		}
 	}
+	err := cg.setV1(l)
+	if err != nil {
+		cg.Destroy()
+	}
+	return err
+}
+
+// setV1 writes the limits l sets into the groups' files.
+func (cg *Cgroup) setV1(l Limits) error {
 	var err error
 	set := func(ctl, file, value string) {
 		if err == nil {
@@ -234,16 +251,28 @@ func (cg *Cgroup) createV1(l Limits) error {
 		}
 	}
 	if l.Memory > 0 {
-		set("memory", "memory.limit_in_bytes", strconv.FormatInt(l.Memory, 10))
 		sw := l.MemorySwap
 		if sw == 0 {
 			sw = 2 * l.Memory // Docker's default: as much swap as memory
 		}
-		// memsw exists only with swap accounting (swapaccount=1).
-		if _, e := os.Stat(filepath.Join(cg.Dirs["memory"], "memory.memsw.limit_in_bytes")); e == nil {
-			set("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(sw, 10))
-		} else if l.MemorySwap != 0 {
-			logrus.Warn("this kernel does not account swap (no memory.memsw.*): --memory-swap ignored")
+		limit := strconv.FormatInt(l.Memory, 10)
+		// memsw exists only with swap accounting (swapaccount=1), and it
+		// may never be below the limit: when the new limit is above the
+		// old memsw (an update), memsw goes first.
+		memsw := filepath.Join(cg.Dirs["memory"], "memory.memsw.limit_in_bytes")
+		if _, e := os.Stat(memsw); e == nil {
+			if number(memsw) < uint64(l.Memory) {
+				set("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(sw, 10))
+				set("memory", "memory.limit_in_bytes", limit)
+			} else {
+				set("memory", "memory.limit_in_bytes", limit)
+				set("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(sw, 10))
+			}
+		} else {
+			set("memory", "memory.limit_in_bytes", limit)
+			if l.MemorySwap != 0 {
+				logrus.Warn("this kernel does not account swap (no memory.memsw.*): --memory-swap ignored")
+			}
 		}
 	}
 	if l.NanoCPUs > 0 {
@@ -274,10 +303,22 @@ func (cg *Cgroup) createV1(l Limits) error {
 	if err == nil {
 		err = cg.setIO(l.IO)
 	}
-	if err != nil {
-		cg.Destroy()
-	}
 	return err
+}
+
+// Update writes new limits into a group that exists (runc update, docker
+// update): only those l sets; the others stay as they are.
+func (cg *Cgroup) Update(l Limits) error {
+	if none {
+		return fmt.Errorf("rootless: %s: no cgroup to update", noneWhy)
+	}
+	if (l.CpusetCpus != "" || l.CpusetMems != "") && cg.Dirs["cpuset"] == "" && !cg.V2 {
+		return errors.New("the container was created without a cpuset group: its cpuset cannot be updated")
+	}
+	if cg.V2 {
+		return cg.setV2(l)
+	}
+	return cg.setV1(l)
 }
 
 // endregion create

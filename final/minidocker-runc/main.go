@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ commands:
   exec [--process FILE] [--detach] [--tty] [--pid-file FILE] [--console-socket SOCK] [--cwd DIR] [--env K=V] ID [CMD...]
   run [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--detach] [--keep] ID
   list [--format table|json] | ps [--format table|json] ID | pause ID | resume ID
+  update [--resources FILE|-] [--memory N] [--memory-swap N] [--cpu-quota N] [--cpu-period N] [--cpu-share N] [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] ID
   spec [--bundle DIR] | features | --version`
 
 // Version is minidocker-runc's version (what dockerd's `docker info` shows).
@@ -58,6 +60,9 @@ func main() {
 	}
 	os.Exit(code)
 }
+
+// updateFlags are runc update's flags for single limits (-m is --memory).
+var updateFlags = []string{"memory", "m", "memory-swap", "cpu-quota", "cpu-period", "cpu-share", "cpuset-cpus", "cpuset-mems", "pids-limit"}
 
 func command(g *oci.Global, name string, args []string) (int, error) {
 	var o oci.CreateOpts
@@ -182,12 +187,44 @@ func command(g *oci.Global, name string, args []string) (int, error) {
 		}
 		e.Args = pos[1:]
 		return oci.Exec(g, pos[0], e)
+	case "update":
+		var res string
+		for _, k := range updateFlags {
+			f.values[k] = new(string)
+		}
+		f.values["resources"], f.values["r"] = &res, &res
+		pos, err := need(1)
+		if err != nil {
+			return 1, err
+		}
+		flagVals := map[string]string{}
+		for _, k := range updateFlags {
+			flagVals[k] = *f.values[k]
+		}
+		if flagVals["m"] != "" {
+			flagVals["memory"] = flagVals["m"]
+		}
+		delete(flagVals, "m")
+		var in io.Reader
+		switch res {
+		case "":
+		case "-":
+			in = os.Stdin
+		default:
+			file, err := os.Open(res)
+			if err != nil {
+				return 1, err
+			}
+			defer file.Close()
+			in = file
+		}
+		return 0, oci.Update(g, pos[0], in, flagVals)
 	case "features":
 		b, _ := json.MarshalIndent(oci.Features(), "", "    ")
 		fmt.Println(string(b))
 		return 0, nil
 	}
-	return 1, fmt.Errorf("unknown command %q (update, events, checkpoint and restore are not supported)\n%s", name, usage)
+	return 1, fmt.Errorf("unknown command %q (events, checkpoint and restore are not supported)\n%s", name, usage)
 }
 
 // fail reports an error on stderr and, with --log, in the log file.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -701,4 +702,105 @@ func Pause(g *Global, id string, freeze bool) error {
 		return cg.Thaw()
 	}
 	return fmt.Errorf("container %s is %s", id, st)
+}
+
+// region update
+// Update is `update ID`: new limits written into the running container's
+// group (the shell: echo 200 > /sys/fs/cgroup/pids/.../pids.max), from a
+// linux.resources document (--resources FILE, or - for stdin: what
+// containerd's shim sends) and runc's flags, which override it. Limits it
+// does not name stay as they are.
+func Update(g *Global, id string, resources io.Reader, flags map[string]string) error {
+	rec, dir, err := g.load(id)
+	if err != nil {
+		return err
+	}
+	if st := rec.status(dir); st == "stopped" {
+		return fmt.Errorf("container %s is stopped: nothing to update", id)
+	}
+	var r Resources
+	if resources != nil {
+		b, err := io.ReadAll(io.LimitReader(resources, MaxConfig+1))
+		if err != nil {
+			return err
+		}
+		if len(b) > MaxConfig {
+			return fmt.Errorf("--resources: more than %d bytes", MaxConfig)
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("--resources: %v", err)
+		}
+	}
+	if err := updateFlags(&r, flags); err != nil {
+		return err
+	}
+	if len(r.Devices) > 0 {
+		return errNotYet("device rules in update (the fence is set at create)")
+	}
+	l, err := limits(&r)
+	if err != nil {
+		return err
+	}
+	return cgroups.At(rec.Cgroup, rec.Cpuset).Update(l)
+}
+
+// endregion update
+
+// updateFlags puts runc update's flags into r.
+func updateFlags(r *Resources, flags map[string]string) error {
+	for name, v := range flags {
+		if v == "" {
+			continue
+		}
+		if name == "cpuset-cpus" || name == "cpuset-mems" {
+			if r.CPU == nil {
+				r.CPU = &CPU{}
+			}
+			if name == "cpuset-cpus" {
+				r.CPU.Cpus = v
+			} else {
+				r.CPU.Mems = v
+			}
+			continue
+		}
+		var n int64
+		var err error
+		if name == "memory" || name == "memory-swap" {
+			n, err = cgroups.ParseBytes(v)
+		} else {
+			n, err = strconv.ParseInt(v, 10, 64)
+		}
+		if err != nil {
+			return fmt.Errorf("--%s %q: %v", name, v, err)
+		}
+		if r.Memory == nil && (name == "memory" || name == "memory-swap") {
+			r.Memory = &Memory{}
+		}
+		if r.CPU == nil && strings.HasPrefix(name, "cpu-") {
+			r.CPU = &CPU{}
+		}
+		switch name {
+		case "memory":
+			r.Memory.Limit = &n
+		case "memory-swap":
+			r.Memory.Swap = &n
+		case "cpu-quota":
+			r.CPU.Quota = &n
+		case "cpu-period", "cpu-share":
+			if n < 0 {
+				return fmt.Errorf("--%s %d: not negative", name, n)
+			}
+			u := uint64(n)
+			if name == "cpu-period" {
+				r.CPU.Period = &u
+			} else {
+				r.CPU.Shares = &u
+			}
+		case "pids-limit":
+			r.Pids = &Pids{Limit: n}
+		default:
+			return fmt.Errorf("update: unknown flag --%s", name)
+		}
+	}
+	return nil
 }
