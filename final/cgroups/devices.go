@@ -10,6 +10,10 @@ type DeviceRule struct {
 	Type         byte
 	Major, Minor int64
 	Access       string
+	// Deny takes access back (an OCI config's "allow": false after the
+	// first rule). Later rules win: dockerd allows mknod of every device,
+	// then denies c 10:229.
+	Deny bool
 }
 
 // String is the rule as the v1 devices controller writes it:

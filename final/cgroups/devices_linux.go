@@ -40,7 +40,13 @@ func (cg *Cgroup) AllowDevices(rules []DeviceRule) error {
 		return err
 	}
 	for _, r := range rules {
-		if err := write(filepath.Join(dir, "devices.allow"), r.String()); err != nil {
+		// A deny removes the same entry from the kernel's list; it does
+		// not cut a hole in a wider allow (c *:* m stays), as with runc.
+		file := "devices.allow"
+		if r.Deny {
+			file = "devices.deny"
+		}
+		if err := write(filepath.Join(dir, file), r.String()); err != nil {
 			return err
 		}
 	}
@@ -54,8 +60,10 @@ func (cg *Cgroup) AllowDevices(rules []DeviceRule) error {
 // bpf_cgroup_dev_ctx) is three 32-bit words: the device type in the low
 // half of the first (1 block, 2 char) and the access asked for in its
 // high half (1 mknod, 2 read, 4 write), then the major and the minor. Each
-// rule is a few compares that jump to the next rule on a mismatch; the
-// first rule that matches returns 1; after the last, 0.
+// rule is a few compares that jump to the next rule on a mismatch. The
+// rules are tried from the last: the first that matches answers, 1 for an
+// allow (it gives all the access asked for), 0 for a deny (it names some
+// of it); after them all, 0.
 func deviceProgram(rules []DeviceRule) asm.Instructions {
 	insns := asm.Instructions{
 		asm.LoadMem(asm.R2, asm.R1, 0, asm.Word),
@@ -65,7 +73,8 @@ func deviceProgram(rules []DeviceRule) asm.Instructions {
 		asm.LoadMem(asm.R4, asm.R1, 4, asm.Word), // R4: major
 		asm.LoadMem(asm.R5, asm.R1, 8, asm.Word), // R5: minor
 	}
-	for i, r := range rules {
+	for i := range rules {
+		r := rules[len(rules)-1-i]
 		next := fmt.Sprintf("rule%d", i+1)
 		var block asm.Instructions
 		switch r.Type {
@@ -78,7 +87,10 @@ func deviceProgram(rules []DeviceRule) asm.Instructions {
 		for _, a := range r.Access {
 			allowed |= map[rune]int32{'m': unix.BPF_DEVCG_ACC_MKNOD, 'r': unix.BPF_DEVCG_ACC_READ, 'w': unix.BPF_DEVCG_ACC_WRITE}[a]
 		}
-		if allowed != 7 { // access asked for that the rule does not give: next rule
+		switch {
+		case r.Deny: // none of the access asked for is denied here: next rule
+			block = append(block, asm.Mov.Reg32(asm.R6, asm.R3), asm.And.Imm32(asm.R6, allowed), asm.JEq.Imm(asm.R6, 0, next))
+		case allowed != 7: // access asked for that the rule does not give: next rule
 			block = append(block, asm.Mov.Reg32(asm.R6, asm.R3), asm.And.Imm32(asm.R6, ^allowed&7), asm.JNE.Imm(asm.R6, 0, next))
 		}
 		if r.Major >= 0 {
@@ -87,7 +99,11 @@ func deviceProgram(rules []DeviceRule) asm.Instructions {
 		if r.Minor >= 0 {
 			block = append(block, asm.JNE.Imm(asm.R5, int32(r.Minor), next))
 		}
-		block = append(block, asm.Mov.Imm(asm.R0, 1), asm.Return())
+		verdict := int32(1)
+		if r.Deny {
+			verdict = 0
+		}
+		block = append(block, asm.Mov.Imm(asm.R0, verdict), asm.Return())
 		block[0] = block[0].WithSymbol(fmt.Sprintf("rule%d", i))
 		insns = append(insns, block...)
 	}
@@ -114,9 +130,13 @@ func (cg *Cgroup) attachDeviceProgram(rules []DeviceRule) error {
 	defer unix.Close(dir)
 	var names []string
 	for _, r := range rules {
-		names = append(names, "'"+r.String()+"'")
+		verb := "allow "
+		if r.Deny {
+			verb = "deny "
+		}
+		names = append(names, "'"+verb+r.String()+"'")
 	}
-	trace("bpftool cgroup attach %s device multi  # allows only %s", cg.Dirs[""], strings.Join(names, ", "))
+	trace("bpftool cgroup attach %s device multi  # the rules, the last that matches decides: %s", cg.Dirs[""], strings.Join(names, ", "))
 	err = link.RawAttachProgram(link.RawAttachProgramOptions{Target: dir, Program: prog,
 		Attach: ebpf.AttachCGroupDevice, Flags: unix.BPF_F_ALLOW_MULTI})
 	if err != nil {

@@ -330,27 +330,12 @@ func deviceRules(rules []DeviceRule) ([]cgroups.DeviceRule, error) {
 		if r.Minor != nil {
 			d.Minor = *r.Minor
 		}
-		if r.Allow {
-			out = append(out, d)
-			continue
-		}
-		// A deny of what no rule so far allows changes nothing (Docker
-		// denies c 10:229 after its list); one that takes back an allow
-		// cannot be written as an allow list.
-		for _, a := range out {
-			if covers(a, d) {
-				return nil, errNotYet("a device rule that denies what an earlier one allows")
-			}
-		}
+		// A deny takes back what an earlier rule allows (dockerd: mknod of
+		// every device, then not c 10:229): the last rule that matches wins.
+		d.Deny = !r.Allow
+		out = append(out, d)
 	}
 	return out, nil
-}
-
-// covers: the allow rule a lets some of what d names.
-func covers(a, d cgroups.DeviceRule) bool {
-	num := func(x, y int64) bool { return x < 0 || y < 0 || x == y }
-	return (a.Type == 'a' || d.Type == 'a' || a.Type == d.Type) && num(a.Major, d.Major) && num(a.Minor, d.Minor) &&
-		strings.ContainsAny(a.Access, d.Access)
 }
 
 func kernelRelease() string {
