@@ -253,13 +253,14 @@ func (c *containerd) task(id string) (pid int, status string) {
 // TestOCIContainerd: containerd 1.6 runs containers with minidocker-runc.
 // Its runc shim calls it as it calls runc (create --bundle --pid-file,
 // start, exec --process --detach, ps --format json, kill [--all] with a
-// number, delete, delete --force, and create --console-socket for a tty,
-// with --root, --log and --log-format json every time): ctr run in the
-// foreground (output, exit status), detached, exec into it (attached and
-// detached), task ps, task kill, task delete, container rm, a tty, the
-// systemd cgroup form, and a create that fails, its error passed back
-// through log.json. From outside: the task's namespaces, its cgroup while
-// it runs and after, minidocker-runc's own state, the mounts.
+// number, delete, delete --force, create and exec with --console-socket
+// for a tty, with --root, --log and --log-format json every time): ctr
+// run in the foreground (output, exit status), detached, exec into it
+// (attached, detached, with a tty), task ps, task kill, task delete,
+// containers rm, run with a tty, the systemd cgroup form, and a create
+// that fails, its error passed back through log.json. From outside: the
+// task's namespaces, its cgroup while it runs and after, minidocker-runc's
+// own state, the mounts.
 func TestOCIContainerd(t *testing.T) {
 	requireRoot(t)
 	rt := program(t, "minidocker-runc")
@@ -332,6 +333,13 @@ func TestOCIContainerd(t *testing.T) {
 	c.must("task", "kill", "--exec-id", "e2", "--signal", "SIGTERM", "d1")
 	poll(t, 20*time.Second, "the exec e2 to end", func() bool { return len(readLines(filepath.Join(cg, "cgroup.procs"))) == 1 })
 
+	// exec -t: the console socket of exec (the relay hands over the pty
+	// minidocker-nsenter made in the container's devpts).
+	code, screen := c.onTerminal("task", "exec", "--fifo-dir", c.fifos, "-t", "--exec-id", "t1", "d1", "sh", "-c", "tty; exit 5")
+	if code != 5 || !strings.Contains(screen, "/dev/pts/") {
+		t.Errorf("ctr task exec -t: want exit 5 and a /dev/pts/N: %d %q", code, screen)
+	}
+
 	// kill --all (every process of the cgroup), then delete: the exit
 	// status, and nothing left of the container but its record.
 	c.must("task", "kill", "--all", "--signal", "SIGKILL", "d1")
@@ -356,35 +364,11 @@ func TestOCIContainerd(t *testing.T) {
 		t.Errorf("containers after rm: %q", r.stdout)
 	}
 
-	// A tty: ctr wants a terminal of its own (its stdio, here a pty the
-	// test holds the master of); the shim gives minidocker-runc a console
-	// socket and gets the container's pty master back over it.
-	master, slave, err := pid1.OpenPty()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	tty := c.cmd(c.run("--rm", "-t", image, "tty1", "sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; exit 6")...)
-	tty.Stdin, tty.Stdout, tty.Stderr = slave, slave, slave
-	if err := tty.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	var screen bytes.Buffer
-	read := make(chan struct{})
-	go func() { io.Copy(&screen, master); close(read) }() // EIO once ctr is gone
-	done := make(chan error, 1)
-	go func() { done <- tty.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(commandTimeout):
-		tty.Process.Kill()
-		t.Fatalf("ctr run -t did not finish within %v", commandTimeout)
-	}
-	<-read
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 6 || !strings.Contains(screen.String(), "/dev/pts/0") ||
-		!strings.Contains(screen.String(), "stdin-is-a-tty") {
-		t.Errorf("ctr run -t: want exit 6, /dev/pts/0 and stdin-is-a-tty: %v %q", err, screen.String())
+	// A tty: the shim gives minidocker-runc a console socket and gets the
+	// container's pty master back over it.
+	code, screen = c.onTerminal(c.run("--rm", "-t", image, "tty1", "sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; exit 6")...)
+	if code != 6 || !strings.Contains(screen, "/dev/pts/0") || !strings.Contains(screen, "stdin-is-a-tty") {
+		t.Errorf("ctr run -t: want exit 6, /dev/pts/0 and stdin-is-a-tty: %d %q", code, screen)
 	}
 
 	// The systemd form of cgroupsPath (go-runc adds --systemd-cgroup to
@@ -419,6 +403,43 @@ func TestOCIContainerd(t *testing.T) {
 	if r := c.must("containers", "ls", "-q"); r.stdout != "" {
 		t.Errorf("containers left: %q", r.stdout)
 	}
+}
+
+// onTerminal runs ctr with a terminal as its stdio, which ctr -t needs
+// (it makes its own console raw; without one it panics): a pty whose
+// master the test reads. It returns ctr's exit status and the screen.
+func (c *containerd) onTerminal(args ...string) (int, string) {
+	c.t.Helper()
+	master, slave, err := pid1.OpenPty()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer master.Close()
+	cmd := c.cmd(args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	slave.Close()
+	var screen bytes.Buffer
+	read := make(chan struct{})
+	go func() { io.Copy(&screen, master); close(read) }() // EIO once ctr is gone
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(commandTimeout):
+		cmd.Process.Kill()
+		c.t.Fatalf("ctr %s did not finish within %v", strings.Join(args, " "), commandTimeout)
+	}
+	<-read
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return code, screen.String()
 }
 
 // readLines is a file's non-empty lines (nil if it cannot be read).
