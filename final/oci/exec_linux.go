@@ -114,6 +114,21 @@ func Exec(g *Global, id string, o ExecOpts) (int, error) {
 			return fail(fmt.Errorf("oomScoreAdj: %v", err))
 		}
 	}
+	// region execrlimits
+	// process.rlimits: containerd's shim sends the container's process
+	// (RLIMIT_NOFILE 1024 among it) with every exec, and the helper has
+	// ours (the shim's). prlimit(2) sets them on the helper from here,
+	// while it is still blocked in its C constructor; the command it
+	// forks inherits them. Its Go runtime starts only after that fork
+	// and finds them set: the RLIMIT_NOFILE Go remembers, and restores
+	// at execve, is the spec's.
+	for _, rl := range p.Rlimits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(cmd.Process.Pid, rlimitNames[rl.Type], &lim, nil); err != nil {
+			return fail(fmt.Errorf("rlimit %s: %v", rl.Type, err))
+		}
+	}
+	// endregion execrlimits
 	syncW.Close()
 	json.NewEncoder(specW).Encode(nsenter.Spec{Pid: r.Pid, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Tty: p.Terminal, InitCwd: p.Cwd, Priv: priv})
 	specW.Close()

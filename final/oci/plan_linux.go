@@ -176,10 +176,7 @@ func processPlan(pr *Process, in *pid1.OCISpec) error {
 	if pr.ApparmorProfile != "" || pr.SelinuxLabel != "" {
 		return errors.New("config.json: AppArmor and SELinux labels: minidocker-runc has no LSM support")
 	}
-	if in == nil { // exec: rlimits are the container's
-		if len(pr.Rlimits) > 0 {
-			return errNotYet("rlimits for an exec'd process")
-		}
+	if in == nil { // exec: Exec applies the rlimits (prlimit on its helper)
 		if pr.User.Umask != nil {
 			return errNotYet("process.user.umask for an exec'd process")
 		}
