@@ -75,9 +75,8 @@ func thisThread(trap, a1, a2, a3 uintptr) (uintptr, uintptr, syscall.Errno) {
 //     the filter need not allow what the steps above do.
 //
 // allThreads: init drops for every one of its threads (it stays alive,
-// as tini does under `docker run --init`), the bounding set for the one
-// that forks the command; exec's helper only for the thread that calls
-// execve.
+// as tini does under `docker run --init`); exec's helper only for the
+// thread that calls execve.
 func drop(p Privileges, id identity, allThreads bool) error {
 	sys := sysFunc(thisThread)
 	if allThreads {
@@ -102,15 +101,10 @@ func drop(p Privileges, id identity, allThreads bool) error {
 			return err
 		}
 	}
-	// The bounding set limits only what a later execve can gain: init's
-	// other threads never execve, and the command is forked from this
-	// thread (the caller is locked to it), so this thread's set is the
-	// one that counts. One prctl per capability here, not one round over
-	// every thread each (a round stops them all: ~0.5 ms).
 	for c := 0; c <= lastCap(); c++ {
 		if keep&(1<<c) == 0 {
-			if _, _, e := thisThread(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); e != 0 {
-				return fmt.Errorf("prctl(PR_CAPBSET_DROP %d): %v", c, e)
+			if err := prctl("PR_CAPBSET_DROP "+strconv.Itoa(c), unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil {
+				return err
 			}
 		}
 	}
