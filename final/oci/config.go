@@ -20,6 +20,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // MaxConfig bounds config.json: Docker's default seccomp profile makes a
@@ -230,14 +231,18 @@ var rlimitNames = map[string]int{"RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DAT
 	"RLIMIT_AS": 9, "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
 	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15}
 
-var validVersion = regexp.MustCompile(`^1\.[0-9]+\.[0-9]+(-[0-9A-Za-z.+-]+)?$`)
+// validVersion is compiled when a config is read (create, run), not at
+// every command's start.
+var validVersion = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^1\.[0-9]+\.[0-9]+(-[0-9A-Za-z.+-]+)?$`)
+})
 
 // region validate
 // Validate checks what can be checked before anything is made: shapes,
 // names, values. What the kernel must say (a path joined, a device made)
 // is checked when it is done, and undone on failure.
 func (s *Spec) Validate() error {
-	if !validVersion.MatchString(s.Version) {
+	if !validVersion().MatchString(s.Version) {
 		return fmt.Errorf("config.json: ociVersion %q: this runtime reads runtime-spec 1.x", s.Version)
 	}
 	if !isNull(s.Solaris) || !isNull(s.Windows) || !isNull(s.VM) {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -87,10 +86,24 @@ type State struct {
 // SpecVersion is the runtime-spec version this runtime implements.
 const SpecVersion = SpecVersionConst
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$`)
+// validID: letters and digits first, then those or _.+-, at most 128 (a
+// loop, not a regexp: every command checks one, and compiling a regexp
+// at start is most of this package's start-up time).
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i, c := range id {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("_.+-", c)) {
+			return false
+		}
+	}
+	return true
+}
 
 func (g *Global) dir(id string) (string, error) {
-	if !validID.MatchString(id) {
+	if !validID(id) {
 		return "", fmt.Errorf("invalid container id %q: letters, digits and _.+- (at most 128)", id)
 	}
 	return filepath.Join(g.Root, id), nil
@@ -371,6 +384,11 @@ func (c *created) start(p *plan, o CreateOpts) error {
 			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
 		}
 	}
+	if !c.cg.V2 {
+		// While init is cloned and execs: init's move into its group
+		// below then finds the cgroup lock warm (see cgroups.Warm).
+		go cgroups.Warm()
+	}
 	c.pid, err = forkInit(p.join, attr)
 	specR.Close()
 	statusW.Close()
@@ -586,11 +604,8 @@ func Delete(g *Global, id string, force bool) error {
 				unix.Kill(pid, unix.SIGKILL)
 			}
 		}
-		for deadline := time.Now().Add(10 * time.Second); alive(r.Pid, r.PidStart); {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("container %s: still running after SIGKILL", id)
-			}
-			time.Sleep(5 * time.Millisecond) // a bounded poll: the process is not our child
+		if err := waitGone(r.Pid, r.PidStart, 10*time.Second); err != nil {
+			return fmt.Errorf("container %s: %v", id, err)
 		}
 	}
 	st := r.state(dir)
@@ -702,6 +717,39 @@ func Pause(g *Global, id string, freeze bool) error {
 		return cg.Thaw()
 	}
 	return fmt.Errorf("container %s is %s", id, st)
+}
+
+// waitGone waits for a process that is not our child to exit: a pidfd
+// (pidfd_open(2)) becomes readable when it does, so poll(2) wakes at the
+// exit itself. The start time checked after the open says the pidfd is
+// the container's process, not a later one with its PID.
+func waitGone(pid int, start uint64, limit time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil { // gone already (ESRCH), or a kernel before 5.3: poll
+		for deadline := time.Now().Add(limit); alive(pid, start); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return errors.New("still running after SIGKILL")
+			}
+		}
+		return nil
+	}
+	defer unix.Close(fd)
+	if !alive(pid, start) {
+		return nil
+	}
+	for deadline := time.Now().Add(limit); ; {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return errors.New("still running after SIGKILL")
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds())+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n > 0 {
+			return err
+		}
+	}
 }
 
 // region update
