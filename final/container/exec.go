@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
@@ -51,31 +50,14 @@ func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3
 		return 125, err
 	}
 	spec := nsenter.Spec{Pid: c.State.Pid, Args: args, Env: execEnv(c, tty, env, user), Cwd: cwd, Tty: tty, InitCwd: c.Config.WorkingDir, Priv: priv}
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return 125, err
-	}
-	syncR, syncW, err := os.Pipe()
-	if err != nil {
-		return 125, err
-	}
 	prog, constructor := execHelper()
-	cmd := exec.Command(prog, "exec-helper")
-	cmd.Args[0] = "minidocker"
-	cmd.ExtraFiles = []*os.File{specR, syncR} // fd 3: the spec; fd 4: "you are in the cgroup"
-	ptySock := -1
-	switch {
-	case tty && constructor:
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return 125, err
-		}
-		ptySock = pair[0]
-		defer unix.Close(ptySock)
-		theirs := os.NewFile(uintptr(pair[1]), "pty-socket")
-		defer theirs.Close()
-		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs) // fd 5
-	case tty: // nsenter(1) cannot pass a pty back: use one of the host's
+	h, err := nsenter.NewHelperCmd(prog, c.State.Pid, tty && constructor)
+	if err != nil {
+		return 125, err
+	}
+	defer h.Close()
+	cmd := h.Cmd
+	if tty && !constructor { // nsenter(1) cannot pass a pty back: use one of the host's
 		master, slave, err := pid1.OpenPty()
 		if err != nil {
 			return 125, err
@@ -85,35 +67,28 @@ func Exec(c *state.Container, args, env []string, cwd string, tty bool, stdio [3
 		onPty(master)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
-	cmd.Env = []string{nsenter.Env + "=" + strconv.Itoa(c.State.Pid)}
 	if !constructor {
 		cmd.Env = nil // the helper will exec nsenter(1) instead
 	}
 	trace("nsenter --target %d --ipc --uts --net --pid --mount minidocker exec-helper  # setns(2) in a C constructor", c.State.Pid)
-	err = cmd.Start()
-	specR.Close()
-	syncR.Close()
-	if err != nil {
-		specW.Close()
-		syncW.Close()
+	if err := h.Start(); err != nil {
 		return 125, err
 	}
 	cg := cgroups.Open(c.ID, c.HostConfig.CpusetCpus != "")
 	if err := cg.Apply(cmd.Process.Pid); err != nil {
-		specW.Close()
-		syncW.Close()
+		h.Close()
 		cmd.Process.Kill()
 		cmd.Wait()
 		return 125, err
 	}
-	syncW.Close()
-	json.NewEncoder(specW).Encode(spec)
-	specW.Close()
-	if ptySock >= 0 {
-		if master, err := readStatus(ptySock); err == nil && master != nil {
+	h.SyncW.Close()
+	json.NewEncoder(h.SpecW).Encode(spec)
+	h.SpecW.Close()
+	if h.PtySock >= 0 {
+		if master, err := readStatus(h.PtySock); err == nil && master != nil {
 			onPty(master)
 		}
-		unix.Write(ptySock, []byte{1}) // the helper waits for this to run the command
+		unix.Write(h.PtySock, []byte{1}) // the helper waits for this to run the command
 	}
 	if sigs != nil {
 		go func() {

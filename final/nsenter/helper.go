@@ -175,3 +175,70 @@ func hasKey(env []string, key string) bool {
 	}
 	return false
 }
+
+// HelperCmd is exec's helper process (minidocker-nsenter, or `minidocker
+// exec-helper`) for the container whose init is pid, made but not started:
+// fd 3 carries the spec, fd 4 says "you are in the cgroup" when we close
+// our end (after moving it there), and with a pty socket fd 5 is the
+// socket the helper sends its terminal's master back over. minidocker
+// exec and minidocker-runc exec both start theirs with it.
+type HelperCmd struct {
+	*exec.Cmd
+	SpecW, SyncW *os.File // our ends: the spec's pipe, the sync pipe
+	PtySock      int      // our end of the pty socket; -1 without one
+	theirs       []*os.File
+}
+
+// NewHelperCmd makes the pipes (and the pty socket) and the command.
+func NewHelperCmd(prog string, pid int, ptySocket bool) (*HelperCmd, error) {
+	h := &HelperCmd{PtySock: -1}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		specW.Close()
+		return nil, err
+	}
+	h.SpecW, h.SyncW, h.theirs = specW, syncW, []*os.File{specR, syncR}
+	if ptySocket {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			h.Close()
+			return nil, err
+		}
+		h.PtySock = pair[0]
+		h.theirs = append(h.theirs, os.NewFile(uintptr(pair[1]), "pty-socket"))
+	}
+	h.Cmd = exec.Command(prog, "exec-helper")
+	h.Args[0] = "minidocker"
+	h.ExtraFiles = h.theirs // fd 3, fd 4 (and fd 5)
+	h.Env = []string{Env + "=" + strconv.Itoa(pid)}
+	return h, nil
+}
+
+// Start starts the helper, then closes its ends here.
+func (h *HelperCmd) Start() error {
+	err := h.Cmd.Start()
+	for _, f := range h.theirs {
+		f.Close()
+	}
+	h.theirs = nil
+	return err
+}
+
+// Close closes our ends (and the helper's, if it never started).
+func (h *HelperCmd) Close() {
+	for _, f := range h.theirs {
+		f.Close()
+	}
+	h.theirs = nil
+	h.SpecW.Close()
+	h.SyncW.Close()
+	if h.PtySock >= 0 {
+		unix.Close(h.PtySock)
+		h.PtySock = -1
+	}
+}

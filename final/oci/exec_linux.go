@@ -68,37 +68,14 @@ func Exec(g *Global, id string, o ExecOpts) (int, error) {
 	if helper == "" {
 		return 1, errors.New("exec needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
 	}
-	specR, specW, err := os.Pipe()
+	h, err := nsenter.NewHelperCmd(helper, r.Pid, p.Terminal)
 	if err != nil {
 		return 1, err
 	}
-	defer specW.Close()
-	syncR, syncW, err := os.Pipe()
-	if err != nil {
-		return 1, err
-	}
-	defer syncW.Close()
-	cmd := exec.Command(helper, "exec-helper")
-	cmd.Args[0] = "minidocker"
+	defer h.Close()
+	cmd := h.Cmd
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{specR, syncR} // fd 3: the spec; fd 4: "you are in the cgroup"
-	cmd.Env = []string{nsenter.Env + "=" + strconv.Itoa(r.Pid)}
-	ptySock := -1
-	if p.Terminal {
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return 1, err
-		}
-		ptySock = pair[0]
-		defer unix.Close(ptySock)
-		theirs := os.NewFile(uintptr(pair[1]), "pty-socket")
-		defer theirs.Close()
-		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs) // fd 5
-	}
-	err = cmd.Start()
-	specR.Close()
-	syncR.Close()
-	if err != nil {
+	if err := h.Start(); err != nil {
 		return 1, err
 	}
 	fail := func(err error) (int, error) {
@@ -129,11 +106,11 @@ func Exec(g *Global, id string, o ExecOpts) (int, error) {
 		}
 	}
 	// endregion execrlimits
-	syncW.Close()
-	json.NewEncoder(specW).Encode(nsenter.Spec{Pid: r.Pid, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Tty: p.Terminal, InitCwd: p.Cwd, Priv: priv})
-	specW.Close()
+	h.SyncW.Close()
+	json.NewEncoder(h.SpecW).Encode(nsenter.Spec{Pid: r.Pid, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Tty: p.Terminal, InitCwd: p.Cwd, Priv: priv})
+	h.SpecW.Close()
 	if p.Terminal {
-		if err := relayConsole(ptySock, o.ConsoleSocket); err != nil {
+		if err := relayConsole(h.PtySock, o.ConsoleSocket); err != nil {
 			return fail(err)
 		}
 	}
