@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,10 +19,12 @@ import (
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/api/types"
+	"github.com/minidocker/build-your-own-docker/final/archive"
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
 	"github.com/minidocker/build-your-own-docker/final/container"
 	"github.com/minidocker/build-your-own-docker/final/engine"
 	"github.com/minidocker/build-your-own-docker/final/network"
+	"github.com/minidocker/build-your-own-docker/final/oci"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -140,8 +143,9 @@ func commands() []*cli.Command {
 		{Name: "import", Usage: "make an image from a `docker export` tarball (- for stdin)", ArgsUsage: "TAR [NAME]", Action: importCmd, Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "a Dockerfile line for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR"},
 		}},
-		{Name: "export", Usage: "write a container's filesystem as a tarball", ArgsUsage: "CONTAINER", Action: exportCmd, Flags: []cli.Flag{
+		{Name: "export", Usage: "write a container's filesystem as a tarball, or as an OCI bundle", ArgsUsage: "CONTAINER", Action: exportCmd, Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "file to write (default: stdout)"},
+			&cli.StringFlag{Name: "oci", Usage: "write an OCI bundle into this new `DIR` instead (rootfs + config.json: runc run runs it)"},
 		}},
 		{Name: "commit", Usage: "make an image from a container's changes", ArgsUsage: "CONTAINER [NAME]", Action: commitCmd, Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "a Dockerfile line for the image's config (CMD, ENV, ...)"},
@@ -886,8 +890,58 @@ func exportCmd(c *cli.Context) error {
 	} else if len(rest) > 0 {
 		return fmt.Errorf("export: unexpected %q: usage: minidocker export CONTAINER -o TAR", rest)
 	}
+	if dir := c.String("oci"); dir != "" {
+		if output != "" {
+			return errors.New("export: --oci writes a directory, -o a tarball: give one")
+		}
+		return exportOCI(dir, c.Args().First())
+	}
 	return writeOutput(output, func(w io.Writer) error { return eng.ContainerExport(ctx, c.Args().First(), w) })
 }
+
+// region exportoci
+// exportOCI is `export --oci DIR CONTAINER`: the export tarball unpacked
+// by the safe extractor into DIR/rootfs (through the engine, so it works
+// against a daemon too), and DIR/config.json made from the container's
+// inspect (oci.FromContainer). DIR must be new; on an error it goes.
+func exportOCI(dir, ref string) (err error) {
+	j, err := eng.ContainerInspect(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0755); err != nil {
+		return fmt.Errorf("export --oci: %v (give a directory that does not exist yet)", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	rootfs := filepath.Join(dir, "rootfs")
+	if err := os.Mkdir(rootfs, 0755); err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(eng.ContainerExport(ctx, ref, pw)) }()
+	if _, err := archive.Extract(pr, rootfs, archive.Limits{}); err != nil {
+		pr.CloseWithError(err)
+		return fmt.Errorf("export --oci: %v", err)
+	}
+	spec, err := oci.FromContainer(j, rootfs)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "\t")
+	enc.SetEscapeHTML(false) // "echo x > /f" stays readable
+	if err := enc.Encode(spec); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), []byte(b.String()), 0644)
+}
+
+// endregion exportoci
 
 // writeOutput writes to stdout, or to the file path: under a temporary
 // name first, renamed when all of it is written, so a failed export or

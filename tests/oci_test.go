@@ -426,6 +426,48 @@ func TestOCIUpdate(t *testing.T) {
 	}
 }
 
+// TestExportOCI: `minidocker export --oci DIR C` writes a bundle that
+// runc runs as it is (and minidocker-runc too): the container's files (a
+// file its first run made is there), its command, environment, working
+// directory and hostname, and its limits in config.json.
+func TestExportOCI(t *testing.T) {
+	md := minidockerTest(t)
+	rt := newOCIRuntime(t)
+	name := "mdt-export-oci"
+	script := "test -f /made && echo second || echo first; echo made > /made; echo FOO=$FOO; hostname; pwd"
+	r := mustRun(t, md, "run", "--name", name, "--network", "none", "-e", "FOO=bar", "--hostname", "h1", "-w", "/etc",
+		"-m", "64m", "--pids-limit", "50", "busybox", "sh", "-c", script)
+	if r.stdout != "first\nFOO=bar\nh1\n/etc\n" {
+		t.Fatalf("the container's run: %q", r.stdout)
+	}
+	t.Cleanup(func() { run(t, md, "rm", "-f", name) })
+	dir := filepath.Join(t.TempDir(), "bundle")
+	mustRun(t, md, "export", "--oci", dir, name)
+	var s oci.Spec
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := s.Linux.Resources; res == nil || res.Pids == nil || res.Pids.Limit != 50 || res.Memory == nil || *res.Memory.Limit != 64<<20 {
+		t.Errorf("config.json's resources: %s", b)
+	}
+	want := "second\nFOO=bar\nh1\n/etc\n"
+	runcRoot := t.TempDir()
+	cmd := exec.Command("runc", "--root", runcRoot, "run", "--bundle", dir, "export-oci-runc")
+	if r := runCmd(t, cmd); r.code != 0 || r.stdout != want {
+		t.Errorf("runc run of the exported bundle: %s (want %q)", r, want)
+	}
+	if r := rt.run("run", "--bundle", dir, "export-oci-md"); r.code != 0 || r.stdout != want {
+		t.Errorf("minidocker-runc run of the exported bundle: %s (want %q)", r, want)
+	}
+	if r := run(t, md, "export", "--oci", dir, name); r.code == 0 || !strings.Contains(r.stderr, "does not exist yet") {
+		t.Errorf("export --oci into a directory that exists: %s", r)
+	}
+}
+
 // ociCgroupDirParent removes the (empty) parent group p from every
 // hierarchy: delete removes the container's group, not the parents it
 // made.

@@ -23,7 +23,15 @@ import (
 // are regular files, and at most 1 MiB (a FIFO or /dev/zero there would
 // otherwise hang or fill init).
 func lookupUser(spec string) (identity, error) {
-	return resolveUser(spec, readEtc("/etc/passwd"), readEtc("/etc/group"))
+	return resolveUser(spec, readEtc("/", "/etc/passwd"), readEtc("/", "/etc/group"))
+}
+
+// UserIn is lookupUser in the root filesystem at dir, from outside it
+// (export --oci writes the numbers into a bundle's config.json): uid,
+// gid and the supplementary groups.
+func UserIn(dir, spec string) (uid, gid uint32, groups []uint32, err error) {
+	id, err := resolveUser(spec, readEtc(dir, "/etc/passwd"), readEtc(dir, "/etc/group"))
+	return id.uid, id.gid, id.groups, err
 }
 
 // resolveUser is lookupUser on the files' fields (parseEtc): the part a
@@ -99,8 +107,8 @@ func parseID(s string) (uint32, bool) {
 // readEtc reads /etc/passwd or /etc/group of the container (we are inside
 // its root) as colon-separated fields, one slice per line; a missing or
 // unreadable file is empty.
-func readEtc(name string) [][]string {
-	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func readEtc(dir, name string) [][]string {
+	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
