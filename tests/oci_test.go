@@ -732,8 +732,9 @@ func TestOCIHostile(t *testing.T) {
 			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 		}},
 		{"seccomp", "seccomp", func(s *oci.Spec) { s.Linux.Seccomp = json.RawMessage(`{"defaultAction":"SCMP_ACT_BOGUS"}`) }},
-		{"capability it lacks", "capabilit", func(s *oci.Spec) {
-			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+		{"capability beyond the bounding set", "capabilit", func(s *oci.Spec) {
+			s.Process.Capabilities.Effective = append(s.Process.Capabilities.Effective, "CAP_SYS_ADMIN")
+			s.Process.Capabilities.Permitted = append(s.Process.Capabilities.Permitted, "CAP_SYS_ADMIN")
 		}},
 		{"blkio weight", "blockIO", func(s *oci.Spec) { s.Linux.Resources.BlockIO = json.RawMessage(`{"weight":10}`) }},
 		{"kernel memory", "kernel memory", func(s *oci.Spec) { v := int64(1 << 20); s.Linux.Resources.Memory = &oci.Memory{Kernel: &v} }},

@@ -236,9 +236,10 @@ func securityPlan(s *Spec, p *plan) error {
 // endregion refuse
 
 // privileges are a process's capabilities and no_new_privs as the
-// security code's drop takes them: one set for bounding, effective and
-// permitted, the inheritable and ambient sets equal. Without a
-// capabilities section the process keeps the runtime's own.
+// security code's drop takes them: the bounding set, the effective and
+// permitted sets equal (within it), the inheritable and ambient sets
+// equal. Without a capabilities section the process keeps the runtime's
+// own.
 func privileges(pr *Process) (pid1.Privileges, error) {
 	var priv pid1.Privileges
 	priv.NoNewPrivs = pr.NoNewPrivileges
@@ -246,8 +247,12 @@ func privileges(pr *Process) (pid1.Privileges, error) {
 	keep := have["CapPrm"]
 	if c := pr.Capabilities; c != nil {
 		bnd, eff, prm, inh, amb := capMaskOf(c.Bounding), capMaskOf(c.Effective), capMaskOf(c.Permitted), capMaskOf(c.Inheritable), capMaskOf(c.Ambient)
-		if bnd != eff || eff != prm {
-			return priv, errNotYet("bounding, effective and permitted capability sets that differ")
+		// podman gives a user other than root the bounding set alone
+		// (effective and permitted empty, or only what --cap-add adds):
+		// the bounding set is then a ceiling above the permitted one,
+		// which drop applies with capset(2) after PR_CAPBSET_DROP.
+		if eff != prm || prm&^bnd != 0 {
+			return priv, errNotYet("effective and permitted capability sets that differ, or one beyond the bounding set")
 		}
 		// drop raises the inheritable set as the ambient one (the kernel
 		// raises an ambient capability only if it is inheritable too).
@@ -258,11 +263,14 @@ func privileges(pr *Process) (pid1.Privileges, error) {
 		if amb&^prm != 0 || pr.User.UID != 0 && inh != amb {
 			return priv, errNotYet("an ambient capability set other than the inheritable one (or beyond the permitted one)")
 		}
-		if lacking := prm &^ have["CapPrm"]; lacking != 0 {
+		if lacking := bnd &^ have["CapPrm"]; lacking != 0 {
 			return priv, fmt.Errorf("config.json asks for capabilities the runtime itself lacks (mask %#x): nobody can give them", lacking)
 		}
-		keep = prm
+		keep = bnd
 		priv.Inheritable = capNums(inh)
+		if prm != bnd {
+			priv.Permitted = capNums(prm)
+		}
 	}
 	priv.Caps = capNums(keep)
 	return priv, nil

@@ -39,6 +39,10 @@ type Privileges struct {
 	// ambient sets (minidocker-runc takes them only equal), set as given,
 	// for root too; nil: AddedCaps for a user other than root, as above.
 	Inheritable []string
+	// Permitted, when not nil, are the effective and permitted sets, part
+	// of Caps (which stays the bounding set): an OCI config's for a user
+	// other than root, to whom podman gives the bounding set alone.
+	Permitted []string
 }
 
 // identity is who a process of the container runs as.
@@ -68,9 +72,10 @@ func thisThread(trap, a1, a2, a3 uintptr) (uintptr, uintptr, syscall.Errno) {
 //     prctl(PR_CAPBSET_DROP) needs CAP_SETPCAP, still ours;
 //  3. the user: setgroups, setresgid, setresuid, with PR_SET_KEEPCAPS so
 //     that a non-root user keeps the permitted set through setresuid;
-//  4. capset: effective and permitted are the kept set; inheritable holds
-//     only the ambient ones, which a non-root user needs to keep a
-//     capability across execve (root gets the bounding set back anyway);
+//  4. capset: effective and permitted are the kept set (or Permitted,
+//     within it); inheritable holds only the ambient ones, which a
+//     non-root user needs to keep a capability across execve (root gets
+//     the bounding set back anyway);
 //  5. no_new_privs, then the filter, as the last thing before execve:
 //     the filter need not allow what the steps above do.
 //
@@ -127,11 +132,18 @@ func drop(p Privileges, id identity, allThreads bool) error {
 		ambient = 0
 	}
 	ambient &= keep
-	if err := capset(sys, keep, keep, ambient); err != nil {
+	permitted := keep
+	if p.Permitted != nil {
+		if permitted, err = capMask(p.Permitted); err != nil {
+			return err
+		}
+		permitted &= keep
+	}
+	if err := capset(sys, permitted, permitted, ambient); err != nil {
 		return err
 	}
 	for c := 0; c <= lastCap(); c++ {
-		if ambient&(1<<c) != 0 {
+		if ambient&permitted&(1<<c) != 0 { // PR_CAP_AMBIENT_RAISE needs both
 			if err := prctl("PR_CAP_AMBIENT_RAISE", unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c)); err != nil {
 				return err
 			}
