@@ -21,6 +21,7 @@ pkgs=(
   skopeo         # copies and inspects images in registries and OCI layouts: the tests' second opinion
   umoci          # writes OCI image layouts layer by layer: the tests' images with whiteouts
   uidmap         # newuidmap/newgidmap: a rootless user's subordinate ids (docs/10-security.md)
+  podman         # podman 4.3 and conmon: the third engine that drives minidocker-runc (chapter 13)
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -80,6 +81,9 @@ fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ -z "$made_policy" ] || rm -f "$policy"
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  systemctl mask --now docker.service docker.socket containerd.service docker-registry.service >/dev/null 2>&1 || true
+  # podman's units: its API socket and the boot-time restart would use
+  # the default store in /var/lib/containers.
+  systemctl mask --now docker.service docker.socket containerd.service docker-registry.service \
+    podman.service podman.socket podman-restart.service podman-auto-update.service podman-auto-update.timer >/dev/null 2>&1 || true
 fi
 group_ready
