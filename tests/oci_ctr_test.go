@@ -406,38 +406,45 @@ func TestOCIContainerd(t *testing.T) {
 }
 
 // onTerminal runs ctr with a terminal as its stdio, which ctr -t needs
-// (it makes its own console raw; without one it panics): a pty whose
-// master the test reads. It returns ctr's exit status and the screen.
+// (it makes its own console raw; without one it panics). It returns
+// ctr's exit status and the screen.
 func (c *containerd) onTerminal(args ...string) (int, string) {
 	c.t.Helper()
+	return ptyRun(c.t, c.cmd(args...))
+}
+
+// ptyRun runs cmd with a pty's slave as its stdio (the -t of ctr and
+// podman needs a terminal) and a master the test reads. It returns the
+// exit status and the screen.
+func ptyRun(t *testing.T, cmd *exec.Cmd) (int, string) {
+	t.Helper()
 	master, slave, err := pid1.OpenPty()
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer master.Close()
-	cmd := c.cmd(args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	slave.Close()
 	var screen bytes.Buffer
 	read := make(chan struct{})
-	go func() { io.Copy(&screen, master); close(read) }() // EIO once ctr is gone
+	go func() { io.Copy(&screen, master); close(read) }() // EIO once the program is gone
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
 	case <-time.After(commandTimeout):
 		cmd.Process.Kill()
-		c.t.Fatalf("ctr %s did not finish within %v", strings.Join(args, " "), commandTimeout)
+		t.Fatalf("%s did not finish within %v", strings.Join(cmd.Args, " "), commandTimeout)
 	}
 	<-read
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return code, screen.String()
 }
