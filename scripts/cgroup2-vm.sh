@@ -12,7 +12,7 @@
 # Environment:
 #   CGROUP2_VM_RUN=REGEXP    only run matching tests (go test's -run), e.g. TestStep04
 #   CGROUP2_VM_PACKAGES=...  only these packages (go list patterns), e.g. ./tests; default ./...
-#   CGROUP2_VM_TIMEOUT=40m   the whole run, boot included, is stopped after this
+#   CGROUP2_VM_TIMEOUT=50m   the whole run, boot included, is stopped after this
 #   CGROUP2_VM_CACHE=DIR     kernel and initramfs cache (default /var/cache/minidocker-vm)
 #   CGROUP2_VM_MEM=2048      guest memory in MiB;  CGROUP2_VM_CPUS=2  guest CPUs
 #   CI                       passed to the tests (set to true in the guest if unset);
@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd -P)
 
 cache=${CGROUP2_VM_CACHE:-/var/cache/minidocker-vm}
-limit=${CGROUP2_VM_TIMEOUT:-40m}
+limit=${CGROUP2_VM_TIMEOUT:-50m}
 mem=${CGROUP2_VM_MEM:-2048}
 cpus=${CGROUP2_VM_CPUS:-2}
 run_filter=${CGROUP2_VM_RUN:-}
@@ -324,7 +324,7 @@ while read -r bin dir; do
   n=$((n + 1))
   echo "cgroup2-vm: === $(basename "$bin") (in $dir), $(cut -d' ' -f1 /proc/uptime)s after boot"
   start=$(date +%s)
-  (cd "$dir" && "$bin" -test.v -test.count=1 -test.timeout 40m ${run_filter:+-test.run "$run_filter"})
+  (cd "$dir" && "$bin" -test.v -test.count=1 -test.timeout 45m ${run_filter:+-test.run "$run_filter"})
   rc=$?
   echo "cgroup2-vm: --- $(basename "$bin"): exit $rc after $(($(date +%s) - start))s"
   [ $rc -eq 0 ] || failed="$failed $(basename "$bin")"
