@@ -198,6 +198,15 @@ func (c *containerd) stop(cmd *exec.Cmd, exited chan struct{}) {
 
 // shims are the containerd-shim-runc-v2 processes of this containerd.
 func (c *containerd) shims() []int {
+	return processesWhere(func(cmdline string, _ []string) bool {
+		return strings.Contains(cmdline, "containerd-shim") && strings.Contains(cmdline, "\x00"+c.sock+"\x00")
+	})
+}
+
+// processesWhere are the PIDs whose command line (NUL-separated, and as
+// its arguments) match says are the ones: the servers' helper processes
+// a test must see gone (shims, conmon), not its children.
+func processesWhere(match func(cmdline string, args []string) bool) []int {
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -206,7 +215,7 @@ func (c *containerd) shims() []int {
 			continue
 		}
 		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if strings.Contains(string(b), "containerd-shim") && strings.Contains(string(b), "\x00"+c.sock+"\x00") {
+		if match(string(b), strings.Split(string(b), "\x00")) {
 			pids = append(pids, pid)
 		}
 	}

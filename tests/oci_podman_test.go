@@ -259,20 +259,10 @@ func (p *podman) cleanup(runtimeState []string) {
 // command lines name its directory (conmon's bundle and exit dir, the
 // exit command's --root).
 func (p *podman) procs() []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		args := strings.Split(string(b), "\x00")
-		if name := filepath.Base(args[0]); (name == "conmon" || name == "podman") && strings.Contains(string(b), p.dir+"/") {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return processesWhere(func(cmdline string, args []string) bool {
+		name := filepath.Base(args[0])
+		return (name == "conmon" || name == "podman") && strings.Contains(cmdline, p.dir+"/")
+	})
 }
 
 // TestOCIPodman: podman 4.3 runs containers with minidocker-runc. Its
