@@ -420,6 +420,22 @@ func TestOCIUpdate(t *testing.T) {
 	if r := runCmd(t, cmd); r.code == 0 || !strings.Contains(r.stderr, "device rules") {
 		t.Errorf("update of the device rules: %s", r)
 	}
+	// A refused update writes nothing, not even the limits it names
+	// before the bad one: pids.max and the memory limit stay.
+	cmd = exec.Command(rt.bin, "--root", rt.root, "update", "--resources", "-", id)
+	cmd.Stdin = strings.NewReader(`{"pids":{"limit":3},"memory":{"limit":33554432},"cpu":{"cpus":"0\n1"}}`)
+	if r := runCmd(t, cmd); r.code == 0 || !strings.Contains(r.stderr, "cpu.cpus") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("update with a bad cpu list: %s", r)
+	}
+	if r := rt.run("update", "--pids-limit", "5", "--cpu-period", "10", id); r.code == 0 || !strings.Contains(r.stderr, "cpu.period") {
+		t.Errorf("update --cpu-period 10: %s", r)
+	}
+	if got := readTrim(t, filepath.Join(ociCgroupDir(cg), "pids.max")); got != "7" {
+		t.Errorf("pids.max after refused updates: %s, want 7 still", got)
+	}
+	if got := readTrim(t, memory); got != "134217728" {
+		t.Errorf("memory limit after refused updates: %s, want 134217728 still", got)
+	}
 	rt.must("delete", "--force", id)
 	if r := rt.run("update", "--pids-limit", "9", id); r.code == 0 {
 		t.Errorf("update of a deleted container: %s", r)

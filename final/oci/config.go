@@ -326,29 +326,9 @@ func (l *Linux) validate() error {
 			return fmt.Errorf("config.json: masked or read-only path %q must be absolute", p)
 		}
 	}
-	if r := l.Resources; r != nil {
-		if r.Pids != nil && r.Pids.Limit < -1 {
-			return fmt.Errorf("config.json: pids.limit %d", r.Pids.Limit)
-		}
-		if m := r.Memory; m != nil {
-			for _, v := range []*int64{m.Limit, m.Reservation, m.Swap} {
-				if v != nil && *v < -1 {
-					return fmt.Errorf("config.json: memory value %d: a byte count or -1", *v)
-				}
-			}
-			if m.Swappiness != nil && *m.Swappiness > 100 {
-				return fmt.Errorf("config.json: memory.swappiness %d is above 100", *m.Swappiness)
-			}
-		}
-		for _, d := range r.Devices {
-			switch d.Type {
-			case "", "a", "c", "b":
-			default:
-				return fmt.Errorf("config.json: device rule type %q is not a, c or b", d.Type)
-			}
-			if strings.Trim(d.Access, "rwm") != "" {
-				return fmt.Errorf("config.json: device rule access %q is not made of r, w and m", d.Access)
-			}
+	if l.Resources != nil {
+		if err := l.Resources.Check(); err != nil {
+			return fmt.Errorf("config.json: %v", err)
 		}
 	}
 	if err := CheckCgroupsPath(l.CgroupsPath); err != nil {
@@ -358,6 +338,87 @@ func (l *Linux) validate() error {
 }
 
 // endregion validate
+
+// cpuList is the kernel's list syntax for cpuset.cpus and cpuset.mems:
+// numbers and ranges, comma-separated ("0-3,8").
+var cpuList = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9]{1,4}(-[0-9]{1,4})?(,[0-9]{1,4}(-[0-9]{1,4})?)*$`)
+})
+
+// region resources
+// Check refuses limits no kernel takes, before a cgroup file sees them:
+// for config.json at create, and for update's document and flags, which
+// a caller may send to a running container at any time. The ranges are
+// the kernel's: cpu.cfs_period_us takes 1 ms to 1 s, a quota is -1 (none)
+// or at least 1 ms, cpu.shares at most 262144.
+func (r *Resources) Check() error {
+	if r.Pids != nil && r.Pids.Limit < -1 {
+		return fmt.Errorf("pids.limit %d: a number of processes or -1", r.Pids.Limit)
+	}
+	if m := r.Memory; m != nil {
+		for _, v := range []*int64{m.Limit, m.Reservation, m.Swap} {
+			if v != nil && *v < -1 {
+				return fmt.Errorf("memory value %d: a byte count or -1", *v)
+			}
+		}
+		if m.Swappiness != nil && *m.Swappiness > 100 {
+			return fmt.Errorf("memory.swappiness %d is above 100", *m.Swappiness)
+		}
+	}
+	if c := r.CPU; c != nil {
+		if c.Shares != nil && *c.Shares > 262144 {
+			return fmt.Errorf("cpu.shares %d is above 262144", *c.Shares)
+		}
+		if c.Period != nil && *c.Period != 0 && (*c.Period < 1000 || *c.Period > 1000000) {
+			return fmt.Errorf("cpu.period %d: between 1000 and 1000000 microseconds", *c.Period)
+		}
+		if c.Quota != nil && *c.Quota != 0 && *c.Quota != -1 && *c.Quota < 1000 {
+			return fmt.Errorf("cpu.quota %d: -1 or at least 1000 microseconds", *c.Quota)
+		}
+		for name, v := range map[string]string{"cpus": c.Cpus, "mems": c.Mems} {
+			if v != "" && (len(v) > 1024 || !cpuList().MatchString(v)) {
+				return fmt.Errorf("cpu.%s %.40q: a list such as 0-3,8", name, v)
+			}
+		}
+	}
+	for _, d := range r.Devices {
+		switch d.Type {
+		case "", "a", "c", "b":
+		default:
+			return fmt.Errorf("device rule type %q is not a, c or b", d.Type)
+		}
+		if strings.Trim(d.Access, "rwm") != "" {
+			return fmt.Errorf("device rule access %q is not made of r, w and m", d.Access)
+		}
+	}
+	return nil
+}
+
+// ParseResources reads a linux.resources document (update's --resources:
+// at most MaxConfig bytes, one JSON object) and checks it.
+func ParseResources(rd io.Reader) (*Resources, error) {
+	b, err := io.ReadAll(io.LimitReader(rd, MaxConfig+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxConfig {
+		return nil, fmt.Errorf("--resources: more than %d bytes", MaxConfig)
+	}
+	var r Resources
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(&r); err != nil {
+		return nil, fmt.Errorf("--resources: %v", err)
+	}
+	if d.More() {
+		return nil, errors.New("--resources: trailing data after the object")
+	}
+	if err := r.Check(); err != nil {
+		return nil, fmt.Errorf("--resources: %v", err)
+	}
+	return &r, nil
+}
+
+// endregion resources
 
 // CheckCgroupsPath refuses a cgroupsPath that leaves the cgroup tree: an
 // absolute or relative path ("/docker/ID", "pod/ctr") or systemd's

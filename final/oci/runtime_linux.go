@@ -766,26 +766,7 @@ func Update(g *Global, id string, resources io.Reader, flags map[string]string) 
 	if st := rec.status(dir); st == "stopped" {
 		return fmt.Errorf("container %s is stopped: nothing to update", id)
 	}
-	var r Resources
-	if resources != nil {
-		b, err := io.ReadAll(io.LimitReader(resources, MaxConfig+1))
-		if err != nil {
-			return err
-		}
-		if len(b) > MaxConfig {
-			return fmt.Errorf("--resources: more than %d bytes", MaxConfig)
-		}
-		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("--resources: %v", err)
-		}
-	}
-	if err := updateFlags(&r, flags); err != nil {
-		return err
-	}
-	if len(r.Devices) > 0 {
-		return errNotYet("device rules in update (the fence is set at create)")
-	}
-	l, err := limits(&r)
+	l, err := updateLimits(resources, flags)
 	if err != nil {
 		return err
 	}
@@ -793,6 +774,35 @@ func Update(g *Global, id string, resources io.Reader, flags map[string]string) 
 }
 
 // endregion update
+
+// updateLimits reads update's document and flags into the limits to
+// write. Everything is checked before a file is touched: a refusal leaves
+// the container's limits as they were.
+func updateLimits(resources io.Reader, flags map[string]string) (cgroups.Limits, error) {
+	r := &Resources{}
+	if resources != nil {
+		var err error
+		if r, err = ParseResources(resources); err != nil {
+			return cgroups.Limits{}, err
+		}
+	}
+	if err := updateFlags(r, flags); err != nil {
+		return cgroups.Limits{}, err
+	}
+	if err := r.Check(); err != nil {
+		return cgroups.Limits{}, fmt.Errorf("update: %v", err)
+	}
+	if len(r.Devices) > 0 {
+		return cgroups.Limits{}, errNotYet("device rules in update (the fence is set at create)")
+	}
+	// -1 is "no limit": at create that is the default, nothing to write;
+	// in an update it would lift a limit, which this runtime does not do.
+	if (r.Memory != nil && ((r.Memory.Limit != nil && *r.Memory.Limit == -1) || (r.Memory.Swap != nil && *r.Memory.Swap == -1 && r.Memory.Limit == nil))) ||
+		(r.Pids != nil && r.Pids.Limit == -1) {
+		return cgroups.Limits{}, errors.New("update: -1 (no limit) cannot lift a limit of a running container here: give a number")
+	}
+	return limits(r)
+}
 
 // updateFlags puts runc update's flags into r.
 func updateFlags(r *Resources, flags map[string]string) error {
