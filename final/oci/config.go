@@ -30,13 +30,13 @@ const MaxConfig = 1 << 20
 // Spec is the part of runtime-spec v1.0 config.json this runtime reads.
 type Spec struct {
 	Version     string            `json:"ociVersion"`
-	Process     *Process          `json:"process"`
-	Root        *Root             `json:"root"`
-	Hostname    string            `json:"hostname"`
-	Mounts      []Mount           `json:"mounts"`
-	Hooks       *Hooks            `json:"hooks"`
-	Annotations map[string]string `json:"annotations"`
-	Linux       *Linux            `json:"linux"`
+	Process     *Process          `json:"process,omitempty"`
+	Root        *Root             `json:"root,omitempty"`
+	Hostname    string            `json:"hostname,omitempty"`
+	Mounts      []Mount           `json:"mounts,omitempty"`
+	Hooks       *Hooks            `json:"hooks,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Linux       *Linux            `json:"linux,omitempty"`
 	// The other platforms' sections: present means a bundle for another OS.
 	Solaris json.RawMessage `json:"solaris,omitempty"`
 	Windows json.RawMessage `json:"windows,omitempty"`
@@ -44,18 +44,18 @@ type Spec struct {
 }
 
 type Process struct {
-	Terminal        bool          `json:"terminal"`
-	ConsoleSize     *Box          `json:"consoleSize"`
+	Terminal        bool          `json:"terminal,omitempty"`
+	ConsoleSize     *Box          `json:"consoleSize,omitempty"`
 	User            User          `json:"user"`
-	Args            []string      `json:"args"`
-	Env             []string      `json:"env"`
+	Args            []string      `json:"args,omitempty"`
+	Env             []string      `json:"env,omitempty"`
 	Cwd             string        `json:"cwd"`
-	Capabilities    *Capabilities `json:"capabilities"`
-	Rlimits         []Rlimit      `json:"rlimits"`
-	NoNewPrivileges bool          `json:"noNewPrivileges"`
-	ApparmorProfile string        `json:"apparmorProfile"`
-	OOMScoreAdj     *int          `json:"oomScoreAdj"`
-	SelinuxLabel    string        `json:"selinuxLabel"`
+	Capabilities    *Capabilities `json:"capabilities,omitempty"`
+	Rlimits         []Rlimit      `json:"rlimits,omitempty"`
+	NoNewPrivileges bool          `json:"noNewPrivileges,omitempty"`
+	ApparmorProfile string        `json:"apparmorProfile,omitempty"`
+	OOMScoreAdj     *int          `json:"oomScoreAdj,omitempty"`
+	SelinuxLabel    string        `json:"selinuxLabel,omitempty"`
 }
 
 type Box struct {
@@ -66,17 +66,17 @@ type Box struct {
 type User struct {
 	UID            uint32   `json:"uid"`
 	GID            uint32   `json:"gid"`
-	Umask          *uint32  `json:"umask"`
-	AdditionalGids []uint32 `json:"additionalGids"`
-	Username       string   `json:"username"`
+	Umask          *uint32  `json:"umask,omitempty"`
+	AdditionalGids []uint32 `json:"additionalGids,omitempty"`
+	Username       string   `json:"username,omitempty"`
 }
 
 type Capabilities struct {
-	Bounding    []string `json:"bounding"`
-	Effective   []string `json:"effective"`
-	Inheritable []string `json:"inheritable"`
-	Permitted   []string `json:"permitted"`
-	Ambient     []string `json:"ambient"`
+	Bounding    []string `json:"bounding,omitempty"`
+	Effective   []string `json:"effective,omitempty"`
+	Inheritable []string `json:"inheritable,omitempty"`
+	Permitted   []string `json:"permitted,omitempty"`
+	Ambient     []string `json:"ambient,omitempty"`
 }
 
 type Rlimit struct {
@@ -87,45 +87,45 @@ type Rlimit struct {
 
 type Root struct {
 	Path     string `json:"path"`
-	Readonly bool   `json:"readonly"`
+	Readonly bool   `json:"readonly,omitempty"`
 }
 
 type Mount struct {
 	Destination string   `json:"destination"`
-	Type        string   `json:"type"`
-	Source      string   `json:"source"`
-	Options     []string `json:"options"`
+	Type        string   `json:"type,omitempty"`
+	Source      string   `json:"source,omitempty"`
+	Options     []string `json:"options,omitempty"`
 }
 
 type Hook struct {
 	Path    string   `json:"path"`
-	Args    []string `json:"args"`
-	Env     []string `json:"env"`
-	Timeout *int     `json:"timeout"`
+	Args    []string `json:"args,omitempty"`
+	Env     []string `json:"env,omitempty"`
+	Timeout *int     `json:"timeout,omitempty"`
 }
 
 type Hooks struct {
-	Prestart        []Hook `json:"prestart"`
-	CreateRuntime   []Hook `json:"createRuntime"`
-	CreateContainer []Hook `json:"createContainer"`
-	StartContainer  []Hook `json:"startContainer"`
-	Poststart       []Hook `json:"poststart"`
-	Poststop        []Hook `json:"poststop"`
+	Prestart        []Hook `json:"prestart,omitempty"`
+	CreateRuntime   []Hook `json:"createRuntime,omitempty"`
+	CreateContainer []Hook `json:"createContainer,omitempty"`
+	StartContainer  []Hook `json:"startContainer,omitempty"`
+	Poststart       []Hook `json:"poststart,omitempty"`
+	Poststop        []Hook `json:"poststop,omitempty"`
 }
 
 type Linux struct {
-	UIDMappings       []IDMapping       `json:"uidMappings"`
-	GIDMappings       []IDMapping       `json:"gidMappings"`
-	Sysctl            map[string]string `json:"sysctl"`
-	Resources         *Resources        `json:"resources"`
-	CgroupsPath       string            `json:"cgroupsPath"`
-	Namespaces        []Namespace       `json:"namespaces"`
-	Devices           []Device          `json:"devices"`
+	UIDMappings       []IDMapping       `json:"uidMappings,omitempty"`
+	GIDMappings       []IDMapping       `json:"gidMappings,omitempty"`
+	Sysctl            map[string]string `json:"sysctl,omitempty"`
+	Resources         *Resources        `json:"resources,omitempty"`
+	CgroupsPath       string            `json:"cgroupsPath,omitempty"`
+	Namespaces        []Namespace       `json:"namespaces,omitempty"`
+	Devices           []Device          `json:"devices,omitempty"`
 	Seccomp           json.RawMessage   `json:"seccomp,omitempty"`
-	RootfsPropagation string            `json:"rootfsPropagation"`
-	MaskedPaths       []string          `json:"maskedPaths"`
-	ReadonlyPaths     []string          `json:"readonlyPaths"`
-	MountLabel        string            `json:"mountLabel"`
+	RootfsPropagation string            `json:"rootfsPropagation,omitempty"`
+	MaskedPaths       []string          `json:"maskedPaths,omitempty"`
+	ReadonlyPaths     []string          `json:"readonlyPaths,omitempty"`
+	MountLabel        string            `json:"mountLabel,omitempty"`
 	IntelRdt          json.RawMessage   `json:"intelRdt,omitempty"`
 	Personality       json.RawMessage   `json:"personality,omitempty"`
 }
@@ -138,7 +138,7 @@ type IDMapping struct {
 
 type Namespace struct {
 	Type string `json:"type"`
-	Path string `json:"path"`
+	Path string `json:"path,omitempty"`
 }
 
 type Device struct {
@@ -146,16 +146,16 @@ type Device struct {
 	Path     string  `json:"path"`
 	Major    int64   `json:"major"`
 	Minor    int64   `json:"minor"`
-	FileMode *uint32 `json:"fileMode"`
-	UID      *uint32 `json:"uid"`
-	GID      *uint32 `json:"gid"`
+	FileMode *uint32 `json:"fileMode,omitempty"`
+	UID      *uint32 `json:"uid,omitempty"`
+	GID      *uint32 `json:"gid,omitempty"`
 }
 
 type Resources struct {
-	Devices        []DeviceRule    `json:"devices"`
-	Memory         *Memory         `json:"memory"`
-	CPU            *CPU            `json:"cpu"`
-	Pids           *Pids           `json:"pids"`
+	Devices        []DeviceRule    `json:"devices,omitempty"`
+	Memory         *Memory         `json:"memory,omitempty"`
+	CPU            *CPU            `json:"cpu,omitempty"`
+	Pids           *Pids           `json:"pids,omitempty"`
 	BlockIO        json.RawMessage `json:"blockIO,omitempty"`
 	HugepageLimits json.RawMessage `json:"hugepageLimits,omitempty"`
 	Network        json.RawMessage `json:"network,omitempty"`
@@ -165,31 +165,31 @@ type Resources struct {
 
 type DeviceRule struct {
 	Allow  bool   `json:"allow"`
-	Type   string `json:"type"`
-	Major  *int64 `json:"major"`
-	Minor  *int64 `json:"minor"`
-	Access string `json:"access"`
+	Type   string `json:"type,omitempty"`
+	Major  *int64 `json:"major,omitempty"`
+	Minor  *int64 `json:"minor,omitempty"`
+	Access string `json:"access,omitempty"`
 }
 
 type Memory struct {
-	Limit            *int64          `json:"limit"`
-	Reservation      *int64          `json:"reservation"`
-	Swap             *int64          `json:"swap"`
-	Kernel           *int64          `json:"kernel"`
-	KernelTCP        *int64          `json:"kernelTCP"`
-	Swappiness       *uint64         `json:"swappiness"`
-	DisableOOMKiller *bool           `json:"disableOOMKiller"`
+	Limit            *int64          `json:"limit,omitempty"`
+	Reservation      *int64          `json:"reservation,omitempty"`
+	Swap             *int64          `json:"swap,omitempty"`
+	Kernel           *int64          `json:"kernel,omitempty"`
+	KernelTCP        *int64          `json:"kernelTCP,omitempty"`
+	Swappiness       *uint64         `json:"swappiness,omitempty"`
+	DisableOOMKiller *bool           `json:"disableOOMKiller,omitempty"`
 	UseHierarchy     json.RawMessage `json:"useHierarchy,omitempty"`
 }
 
 type CPU struct {
-	Shares          *uint64 `json:"shares"`
-	Quota           *int64  `json:"quota"`
-	Period          *uint64 `json:"period"`
-	RealtimeRuntime *int64  `json:"realtimeRuntime"`
-	RealtimePeriod  *uint64 `json:"realtimePeriod"`
-	Cpus            string  `json:"cpus"`
-	Mems            string  `json:"mems"`
+	Shares          *uint64 `json:"shares,omitempty"`
+	Quota           *int64  `json:"quota,omitempty"`
+	Period          *uint64 `json:"period,omitempty"`
+	RealtimeRuntime *int64  `json:"realtimeRuntime,omitempty"`
+	RealtimePeriod  *uint64 `json:"realtimePeriod,omitempty"`
+	Cpus            string  `json:"cpus,omitempty"`
+	Mems            string  `json:"mems,omitempty"`
 }
 
 type Pids struct {
