@@ -86,7 +86,9 @@ func program(t *testing.T, name string) string {
 	t.Helper()
 	if name == "minidocker" || name == "minidocker-cgo" {
 		program(t, "minidocker-init") // beside it, as `make minidocker` puts them
-		program(t, "minidocker-nsenter")
+	}
+	if name == "minidocker" || name == "minidocker-cgo" || name == "minidocker-runc" {
+		program(t, "minidocker-nsenter") // exec's helper; minidocker-runc's way into a mount namespace
 	}
 	b, _ := builds.LoadOrStore(name, &buildOnce{})
 	bo := b.(*buildOnce)

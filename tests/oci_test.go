@@ -558,7 +558,7 @@ func TestOCIConsoleSocket(t *testing.T) {
 // containers share the pause container's network, IPC and UTS).
 func TestOCIJoinNamespaces(t *testing.T) {
 	rt := newOCIRuntime(t)
-	holder := exec.Command("unshare", "--net", "--uts", "--ipc", "--pid", "--fork", "sleep", "1000")
+	holder := exec.Command("unshare", "--net", "--uts", "--ipc", "--pid", "--mount", "--fork", "sleep", "1000")
 	if err := holder.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +580,7 @@ func TestOCIJoinNamespaces(t *testing.T) {
 	})
 	bundle := ociBundle(t, func(s *oci.Spec) {
 		s.Process.Args = []string{"sleep", "1000"}
-		s.Hostname = ""
+		s.Hostname = "joined-uts" // set in the joined UTS namespace, as runc does
 		var ns []oci.Namespace
 		for _, n := range s.Linux.Namespaces {
 			switch n.Type {
@@ -603,13 +603,39 @@ func TestOCIJoinNamespaces(t *testing.T) {
 	if nsInode(t, pid, "mnt") == nsInode(t, target, "mnt") {
 		t.Error("the mount namespace is shared")
 	}
+	if r := run(t, "nsenter", "--target", target, "--uts", "hostname"); strings.TrimSpace(r.stdout) != "joined-uts" {
+		t.Errorf("the holder's hostname after create: %s", r)
+	}
 	rt.must("delete", "--force", "join1")
+	// A mount namespace by path: minidocker-nsenter's constructor joins
+	// it before Go starts, and the container's mounts are made there,
+	// never in the host's (the leak check compares the host's table).
 	s := oci.Default()
 	s.Process.Terminal = false
-	s.Linux.Namespaces = append(s.Linux.Namespaces[:4], oci.Namespace{Type: "mount", Path: "/proc/" + target + "/ns/mnt"})
+	s.Process.Args = []string{"sleep", "1000"}
+	s.Linux.Namespaces = append(s.Linux.Namespaces[:4:4], oci.Namespace{Type: "mount", Path: "/proc/" + target + "/ns/mnt"})
 	writeConfig(t, bundle, s)
-	if r := rt.create("--bundle", bundle, "join2"); r.code == 0 || !strings.Contains(r.stderr, "mount namespace") {
-		t.Errorf("joining a mount namespace: %s", r)
+	hostMounts := len(strings.Split(readTrim(t, "/proc/self/mountinfo"), "\n"))
+	rt.mustCreate("--bundle", bundle, "join2")
+	pid = strconv.Itoa(rt.state("join2").Pid)
+	if got, want := nsInode(t, pid, "mnt"), nsInode(t, target, "mnt"); got != want {
+		t.Errorf("mount namespace %s, want the holder's %s", got, want)
+	}
+	if b, err := os.ReadFile("/proc/" + pid + "/mountinfo"); err != nil || !strings.Contains(string(b), "/rootfs / ") || !strings.Contains(string(b), " / /proc ") {
+		t.Errorf("the container's mounts in the joined namespace: %v\n%s", err, b)
+	}
+	if n := len(strings.Split(readTrim(t, "/proc/self/mountinfo"), "\n")); n != hostMounts {
+		t.Errorf("the host's mount table went from %d to %d entries", hostMounts, n)
+	}
+	rt.must("start", "join2")
+	if st := rt.state("join2").Status; st != "running" {
+		t.Errorf("join2 after start: %s", st)
+	}
+	rt.must("delete", "--force", "join2")
+	s.Linux.Namespaces = append(s.Linux.Namespaces[:4:4], oci.Namespace{Type: "mount"}, oci.Namespace{Type: "user", Path: "/proc/" + target + "/ns/user"})
+	writeConfig(t, bundle, s)
+	if r := rt.create("--bundle", bundle, "join3"); r.code == 0 || !strings.Contains(r.stderr, "user namespace") {
+		t.Errorf("joining a user namespace: %s", r)
 	}
 }
 

@@ -19,6 +19,10 @@ import (
 // which process's namespaces to enter.
 const Env = "_MINIDOCKER_NSENTER_PID"
 
+// JoinEnv names the variable that tells the constructor to join a mount
+// namespace and become minidocker-runc's init: "NSFD EXEFD".
+const JoinEnv = "_MINIDOCKER_NSENTER_JOIN"
+
 // Spec is what the helper needs, sent as JSON over fd 3.
 type Spec struct {
 	Pid  int

@@ -24,6 +24,7 @@ import (
 type plan struct {
 	clone   uintptr
 	join    []joinNS
+	mountNS string // a mount namespace to join, by path ("": one of its own)
 	cgroup  string // cgroupsPath, below each hierarchy's root
 	limits  cgroups.Limits
 	init    pid1.OCISpec
@@ -49,6 +50,16 @@ func idMaps(ms []IDMapping) []syscall.SysProcIDMap {
 	return out
 }
 
+// joins: a namespace of this kind is joined by path.
+func joins(join []joinNS, flag int) bool {
+	for _, j := range join {
+		if j.flag == flag {
+			return true
+		}
+	}
+	return false
+}
+
 // errNotYet says what this runtime does not apply: the container is
 // refused, as the spec asks, rather than run without it.
 func errNotYet(what string) error {
@@ -67,16 +78,21 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 			if ns.Type != "cgroup" {
 				p.clone |= cloneFlags[ns.Type]
 			}
-		case ns.Type == "mount" || ns.Type == "user":
-			// setns(2) into these needs a single-threaded process, which
-			// a Go program never is (runc joins them in C, before its
-			// Go runtime starts).
-			return nil, fmt.Errorf("config.json: joining an existing %s namespace (%s) is not supported", ns.Type, ns.Path)
+		case ns.Type == "mount":
+			// setns(2) into it needs a single-threaded process, which a
+			// Go program never is: the C constructor of minidocker-nsenter
+			// joins it, then becomes the init (see forkInit).
+			p.mountNS = ns.Path
+		case ns.Type == "user":
+			// The namespaces created beside a joined user namespace must
+			// belong to it: join first, then unshare the rest, all before
+			// Go's runtime starts (runc's nsexec). Not done here.
+			return nil, fmt.Errorf("config.json: joining an existing user namespace (%s) is not supported", ns.Path)
 		default:
 			p.join = append(p.join, joinNS{int(cloneFlags[ns.Type]), ns.Path})
 		}
 	}
-	if !own["mount"] {
+	if !own["mount"] && p.mountNS == "" {
 		return nil, errors.New("config.json: the container needs a mount namespace of its own (pivot_root would change the host's root)")
 	}
 	switch {
@@ -97,8 +113,10 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 	in.CgroupNS = own["cgroup"]
 	in.CgroupV2 = cgroups.V2()
 	if s.Hostname != "" {
-		if !own["uts"] {
-			return nil, errors.New("config.json: hostname needs a UTS namespace of its own")
+		// In a UTS namespace of its own, or one joined by path (a pod's:
+		// the hostname is set there, as runc does); never the host's.
+		if !own["uts"] && !joins(p.join, unix.CLONE_NEWUTS) {
+			return nil, errors.New("config.json: hostname needs a UTS namespace (a new one, or one given by path), or it would change the host's")
 		}
 		h := s.Hostname
 		in.Hostname = &h

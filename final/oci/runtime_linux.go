@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/minidocker/build-your-own-docker/final/cgroups"
+	"github.com/minidocker/build-your-own-docker/final/nsenter"
+	"github.com/minidocker/build-your-own-docker/final/pid1"
 	"github.com/minidocker/build-your-own-docker/final/state"
 	"golang.org/x/sys/unix"
 )
@@ -389,7 +391,7 @@ func (c *created) start(p *plan, o CreateOpts) error {
 		// below then finds the cgroup lock warm (see cgroups.Warm).
 		go cgroups.Warm()
 	}
-	c.pid, err = forkInit(p.join, attr)
+	c.pid, err = forkInit(p.join, p.mountNS, attr)
 	specR.Close()
 	statusW.Close()
 	if err != nil {
@@ -417,8 +419,33 @@ func (c *created) start(p *plan, o CreateOpts) error {
 // moves only the calling thread, clone(2) copies that thread's
 // namespaces (the PID namespace: its namespace for children), and the
 // thread is thrown away after (never unlocked), so the rest of create
-// (its hooks) stays in the runtime's namespaces.
-func forkInit(join []joinNS, attr *syscall.ProcAttr) (int, error) {
+// (its hooks) stays in the runtime's namespaces. A mount namespace cannot
+// be joined so: the clone runs minidocker-nsenter, whose C constructor,
+// single-threaded, joins it and then becomes the init.
+func forkInit(join []joinNS, mountNS string, attr *syscall.ProcAttr) (int, error) {
+	prog, argv := "/proc/self/exe", []string{"minidocker-runc", "init", "oci"}
+	if mountNS != "" {
+		helper := pid1.Beside("minidocker-nsenter")
+		if helper == "" {
+			return 0, errors.New("joining a mount namespace needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
+		}
+		ns, err := os.Open(mountNS)
+		if err != nil {
+			return 0, fmt.Errorf("namespace %s: %v", mountNS, err)
+		}
+		defer ns.Close()
+		self, err := os.Open("/proc/self/exe")
+		if err != nil {
+			return 0, err
+		}
+		defer self.Close()
+		n := len(attr.Files)
+		a := *attr
+		a.Files = append(append([]uintptr{}, attr.Files...), ns.Fd(), self.Fd())
+		a.Env = append(append([]string{}, attr.Env...), fmt.Sprintf("%s=%d %d", nsenter.JoinEnv, n, n+1))
+		attr = &a
+		prog, argv = helper, append([]string{"minidocker-nsenter"}, argv...)
+	}
 	type result struct {
 		pid int
 		err error
@@ -439,10 +466,10 @@ func forkInit(join []joinNS, attr *syscall.ProcAttr) (int, error) {
 				return
 			}
 		}
-		pid, err := syscall.ForkExec("/proc/self/exe", []string{"minidocker-runc", "init", "oci"}, attr)
+		pid, err := syscall.ForkExec(prog, argv, attr)
 		if err != nil && attr.Sys.UseCgroupFD { // a kernel without clone3's cgroup: clone, then move
 			attr.Sys.UseCgroupFD = false
-			pid, err = syscall.ForkExec("/proc/self/exe", []string{"minidocker-runc", "init", "oci"}, attr)
+			pid, err = syscall.ForkExec(prog, argv, attr)
 		}
 		if err != nil {
 			err = fmt.Errorf("cannot start the container's init: %v", err)
