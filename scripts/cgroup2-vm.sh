@@ -12,6 +12,8 @@
 # Environment:
 #   CGROUP2_VM_RUN=REGEXP    only run matching tests (go test's -run), e.g. TestStep04
 #   CGROUP2_VM_PACKAGES=...  only these packages (go list patterns), e.g. ./tests; default ./...
+#   CGROUP2_VM_SCRIPT=CMD    run this command from the repository instead of the tests,
+#                            with the same prebuilt programs, e.g. 'scripts/bench-oci.sh 21'
 #   CGROUP2_VM_TIMEOUT=50m   the whole run, boot included, is stopped after this
 #   CGROUP2_VM_CACHE=DIR     kernel and initramfs cache (default /var/cache/minidocker-vm)
 #   CGROUP2_VM_MEM=2048      guest memory in MiB;  CGROUP2_VM_CPUS=2  guest CPUs
@@ -31,6 +33,7 @@ limit=${CGROUP2_VM_TIMEOUT:-50m}
 mem=${CGROUP2_VM_MEM:-2048}
 cpus=${CGROUP2_VM_CPUS:-2}
 run_filter=${CGROUP2_VM_RUN:-}
+script=${CGROUP2_VM_SCRIPT:-}
 read -r -a packages <<<"${CGROUP2_VM_PACKAGES:-./...}"
 # sudo's secure_path leaves out Go's usual install place.
 export PATH=$PATH:/usr/local/go/bin
@@ -254,8 +257,8 @@ while read -r ip dir; do
   name=${name:-root}
   if ! go test -c -o "$work/test/$name.test" "$ip"; then broken+=("$ip (tests)"); continue; fi
   echo "$work/test/$name.test $dir" >>"$work/tests.list"
-done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${packages[@]}")
-[ -s "$work/tests.list" ] || die "no packages with tests"
+done < <([ -n "$script" ] || go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${packages[@]}")
+[ -s "$work/tests.list" ] || [ -n "$script" ] || die "no packages with tests"
 # The busybox rootfs, built here too: mkrootfs.sh runs a few processes per
 # applet, which takes a second here and well over a minute under emulation.
 if [ -f scripts/mkrootfs.sh ]; then
@@ -277,8 +280,8 @@ fi
 # The runner: the guest's test session, written fresh each run (the initramfs
 # only knows where to find it). Settings are baked in at the top.
 {
-  printf 'repo=%q\nwork=%q\nrun_filter=%q\nci=%q\nmodcache=%q\nrt_dir=%q\n' \
-    "$repo" "$work" "$run_filter" "${CI:-true}" "$(go env GOMODCACHE)" "$rt_dir"
+  printf 'repo=%q\nwork=%q\nrun_filter=%q\nci=%q\nmodcache=%q\nrt_dir=%q\nscript=%q\n' \
+    "$repo" "$work" "$run_filter" "${CI:-true}" "$(go env GOMODCACHE)" "$rt_dir" "$script"
   cat <<'RUNNER'
 set -u
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -320,6 +323,15 @@ cp -a "$work/rootfs" "$MINIDOCKER_ROOTFS"
 echo "cgroup2-vm: rootfs ready at $MINIDOCKER_ROOTFS ($(ls "$MINIDOCKER_ROOTFS/bin" | wc -l) entries in /bin), $(cut -d' ' -f1 /proc/uptime)s after boot"
 
 n=0 failed=""
+if [ -n "$script" ]; then
+  # A command instead of the tests (a benchmark): its exit status is the run's.
+  echo "cgroup2-vm: === $script (in $repo), $(cut -d' ' -f1 /proc/uptime)s after boot"
+  (cd "$repo" && bash -c "$script")
+  rc=$?
+  echo "cgroup2-vm: --- $script: exit $rc"
+  n=1
+  [ $rc -eq 0 ] || failed=" $script"
+fi
 while read -r bin dir; do
   n=$((n + 1))
   echo "cgroup2-vm: === $(basename "$bin") (in $dir), $(cut -d' ' -f1 /proc/uptime)s after boot"
