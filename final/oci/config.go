@@ -199,25 +199,34 @@ type Pids struct {
 // region parse
 // Parse reads config.json (at most MaxConfig bytes) and checks it.
 func Parse(r io.Reader) (*Spec, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxConfig+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxConfig {
-		return nil, fmt.Errorf("config.json is larger than %d bytes", MaxConfig)
-	}
 	var s Spec
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(&s); err != nil {
-		return nil, fmt.Errorf("config.json: %v", err)
-	}
-	if d.More() {
-		return nil, errors.New("config.json: trailing data after the object")
+	if err := decodeOne(r, "config.json", &s); err != nil {
+		return nil, err
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// decodeOne reads one JSON object of at most MaxConfig bytes into v: a
+// stranger's file is bounded before it is parsed, and refused whole.
+func decodeOne(r io.Reader, name string, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r, MaxConfig+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > MaxConfig {
+		return fmt.Errorf("%s is larger than %d bytes", name, MaxConfig)
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	if d.More() {
+		return fmt.Errorf("%s: trailing data after the object", name)
+	}
+	return nil
 }
 
 // endregion parse
@@ -397,20 +406,9 @@ func (r *Resources) Check() error {
 // ParseResources reads a linux.resources document (update's --resources:
 // at most MaxConfig bytes, one JSON object) and checks it.
 func ParseResources(rd io.Reader) (*Resources, error) {
-	b, err := io.ReadAll(io.LimitReader(rd, MaxConfig+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxConfig {
-		return nil, fmt.Errorf("--resources: more than %d bytes", MaxConfig)
-	}
 	var r Resources
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(&r); err != nil {
-		return nil, fmt.Errorf("--resources: %v", err)
-	}
-	if d.More() {
-		return nil, errors.New("--resources: trailing data after the object")
+	if err := decodeOne(rd, "--resources", &r); err != nil {
+		return nil, err
 	}
 	if err := r.Check(); err != nil {
 		return nil, fmt.Errorf("--resources: %v", err)

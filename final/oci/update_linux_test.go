@@ -18,7 +18,7 @@ var hostileUpdates = []struct {
 }{
 	{name: "not json", doc: "{", want: "--resources"},
 	{name: "trailing", doc: `{"pids":{"limit":5}} {"pids":{"limit":-1}}`, want: "trailing"},
-	{name: "huge", doc: `{"cpu":{"cpus":"` + strings.Repeat("0,", MaxConfig/2) + `0"}}`, want: "more than"},
+	{name: "huge", doc: `{"cpu":{"cpus":"` + strings.Repeat("0,", MaxConfig/2) + `0"}}`, want: "larger than"},
 	{name: "wrong type", doc: `{"memory":{"limit":"lots"}}`, want: "--resources"},
 	{name: "shares past int64", doc: `{"cpu":{"shares":18446744073709551615}}`, want: "cpu.shares"},
 	{name: "shares too high", doc: `{"cpu":{"shares":262145}}`, want: "cpu.shares"},
