@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -323,8 +324,10 @@ func TestOCIRun(t *testing.T) {
 // container a user namespace (root inside, 100000 outside, as seen in
 // /proc/PID/uid_map from the host and in the owner of a file it makes in
 // a bind-mounted directory); /dev's nodes are the host's, bind-mounted
-// (mknod is refused there); process.user.umask applies; mappings without
-// a user namespace are refused.
+// (mknod is refused there); process.user.umask applies; a user namespace
+// given by path is joined, and the container's other namespaces are its
+// own inside it; mappings without a user namespace, or beside a path, are
+// refused.
 func TestOCIUserNamespace(t *testing.T) {
 	rt := newOCIRuntime(t)
 	out := t.TempDir()
@@ -371,7 +374,66 @@ func TestOCIUserNamespace(t *testing.T) {
 	poll(t, 20*time.Second, "stopped", func() bool { return rt.state(id).Status == "stopped" })
 	rt.must("delete", id)
 
+	// A user namespace given by path (a pod's, say): joined first by
+	// minidocker-nsenter's constructor, and the container's other
+	// namespaces are made after, inside it (they belong to it).
+	// (Go writes the holder's maps itself: util-linux's unshare --map-users
+	// goes through newuidmap, which wants /etc/subuid entries for root.)
+	holder := exec.Command("sleep", "1000")
+	maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	holder.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, UidMappings: maps, GidMappings: maps}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	hpid := strconv.Itoa(holder.Process.Pid)
+	poll(t, 10*time.Second, "the holder's uid_map", func() bool {
+		b, _ := os.ReadFile("/proc/" + hpid + "/uid_map")
+		return strings.Join(strings.Fields(string(b)), " ") == "0 100000 65536"
+	})
+	joined := ociBundle(t, func(s *oci.Spec) {
+		s.Process.Args = []string{"sh", "-c", "touch /out/joined; exec sleep 1000"}
+		s.Linux.Namespaces = append(s.Linux.Namespaces, oci.Namespace{Type: "user", Path: "/proc/" + hpid + "/ns/user"})
+		s.Mounts = append(s.Mounts, oci.Mount{Destination: "/out", Type: "bind", Source: out, Options: []string{"rbind"}})
+	})
+	for _, d := range []string{joined, filepath.Dir(joined)} {
+		os.Chmod(d, 0755)
+	}
+	if err := os.Mkdir(filepath.Join(joined, "rootfs/out"), 0755); err != nil {
+		t.Fatal(err)
+	}
+	rt.mustCreate("--bundle", joined, id+"-joined")
+	pid = strconv.Itoa(rt.state(id + "-joined").Pid)
+	if got, want := nsInode(t, pid, "user"), nsInode(t, hpid, "user"); got != want {
+		t.Errorf("user namespace %s, want the holder's %s", got, want)
+	}
+	for _, ns := range []string{"pid", "mnt", "uts", "ipc", "net"} {
+		if nsInode(t, pid, ns) == nsInode(t, hpid, ns) || nsInode(t, pid, ns) == nsInode(t, "self", ns) {
+			t.Errorf("the %s namespace is not the container's own", ns)
+		}
+	}
+	if b, err := os.ReadFile("/proc/" + pid + "/status"); err != nil || !strings.Contains(string(b), "NSpid:\t"+pid+"\t1\n") {
+		t.Errorf("the init is not PID 1 of its namespace: %v %s", err, b)
+	}
+	rt.must("start", id+"-joined")
+	made = filepath.Join(out, "joined")
+	poll(t, 20*time.Second, "the container's file", func() bool { _, err := os.Stat(made); return err == nil })
+	if err := unix.Stat(made, &st); err != nil || st.Uid != 100000 || st.Gid != 100000 {
+		t.Errorf("the file root made in the joined namespace is owned by %d:%d on the host (%v), want 100000:100000", st.Uid, st.Gid, err)
+	}
+	rt.must("delete", "--force", id+"-joined")
+
 	s := oci.Default()
+	s.Process.Terminal = false
+	s.Linux.Namespaces = append(s.Linux.Namespaces, oci.Namespace{Type: "user", Path: "/proc/" + hpid + "/ns/user"})
+	s.Linux.UIDMappings = []oci.IDMapping{{ContainerID: 0, HostID: 100000, Size: 1}}
+	s.Linux.GIDMappings = s.Linux.UIDMappings
+	writeConfig(t, bundle, s)
+	if r := rt.create("--bundle", bundle, id); r.code == 0 || !strings.Contains(r.stderr, "maps already") {
+		t.Errorf("mappings with a user namespace given by path: %s", r)
+	}
+
+	s = oci.Default()
 	s.Process.Terminal = false
 	s.Linux.UIDMappings = []oci.IDMapping{{ContainerID: 0, HostID: 100000, Size: 1}}
 	writeConfig(t, bundle, s)

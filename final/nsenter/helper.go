@@ -19,8 +19,9 @@ import (
 // which process's namespaces to enter.
 const Env = "_MINIDOCKER_NSENTER_PID"
 
-// JoinEnv names the variable that tells the constructor to join a mount
-// namespace and become minidocker-runc's init: "NSFD EXEFD".
+// JoinEnv names the variable that tells the constructor (join_cgo.go) to
+// join a user or mount namespace and become minidocker-runc's init:
+// "USERFD MNTFD EXEFD UNSHARE PIDFD".
 const JoinEnv = "_MINIDOCKER_NSENTER_JOIN"
 
 // Spec is what the helper needs, sent as JSON over fd 3.

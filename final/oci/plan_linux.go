@@ -25,6 +25,7 @@ type plan struct {
 	clone   uintptr
 	join    []joinNS
 	mountNS string // a mount namespace to join, by path ("": one of its own)
+	userNS  string // a user namespace to join, by path
 	cgroup  string // cgroupsPath, below each hierarchy's root
 	limits  cgroups.Limits
 	init    pid1.OCISpec
@@ -84,10 +85,10 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 			// joins it, then becomes the init (see forkInit).
 			p.mountNS = ns.Path
 		case ns.Type == "user":
-			// The namespaces created beside a joined user namespace must
-			// belong to it: join first, then unshare the rest, all before
-			// Go's runtime starts (runc's nsexec). Not done here.
-			return nil, fmt.Errorf("config.json: joining an existing user namespace (%s) is not supported", ns.Path)
+			// The same constructor joins it, first: the namespaces made
+			// beside it must belong to it, so it unshares them after
+			// (runc's nsexec does the same).
+			p.userNS = ns.Path
 		default:
 			p.join = append(p.join, joinNS{int(cloneFlags[ns.Type]), ns.Path})
 		}
@@ -96,6 +97,12 @@ func makePlan(s *Spec, bundle string, g *Global) (*plan, error) {
 		return nil, errors.New("config.json: the container needs a mount namespace of its own (pivot_root would change the host's root)")
 	}
 	switch {
+	case p.userNS != "":
+		// Its maps are its own already (/proc/PID/uid_map).
+		if len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0 {
+			return nil, errors.New("config.json: uid/gid mappings with a user namespace given by path: that namespace has its maps already")
+		}
+		p.init.UserNS = true
 	case own["user"]:
 		// Root inside, the mapped ids outside: clone(2) with
 		// CLONE_NEWUSER, and the parent writes /proc/PID/uid_map and

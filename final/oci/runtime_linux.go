@@ -391,11 +391,17 @@ func (c *created) start(p *plan, o CreateOpts) error {
 		// below then finds the cgroup lock warm (see cgroups.Warm).
 		go cgroups.Warm()
 	}
-	c.pid, err = forkInit(p.join, p.mountNS, attr)
+	c.pid, err = forkInit(p, attr)
 	specR.Close()
 	statusW.Close()
 	if err != nil {
 		return err
+	}
+	if p.userNS != "" {
+		// The namespace's own maps say who the container's root is here.
+		if err := os.Chown(fifoPath, rootOf(c.pid, "uid_map"), rootOf(c.pid, "gid_map")); err != nil {
+			return err
+		}
 	}
 	if !attr.Sys.UseCgroupFD {
 		if err := c.cg.Apply(c.pid); err != nil {
@@ -419,33 +425,86 @@ func (c *created) start(p *plan, o CreateOpts) error {
 // moves only the calling thread, clone(2) copies that thread's
 // namespaces (the PID namespace: its namespace for children), and the
 // thread is thrown away after (never unlocked), so the rest of create
-// (its hooks) stays in the runtime's namespaces. A mount namespace cannot
-// be joined so: the clone runs minidocker-nsenter, whose C constructor,
-// single-threaded, joins it and then becomes the init.
-func forkInit(join []joinNS, mountNS string, attr *syscall.ProcAttr) (int, error) {
-	prog, argv := "/proc/self/exe", []string{"minidocker-runc", "init", "oci"}
-	if mountNS != "" {
+// (its hooks) stays in the runtime's namespaces. A mount or user namespace
+// cannot be joined so: the clone runs minidocker-nsenter, whose C
+// constructor, single-threaded, joins them (and, after a user namespace,
+// makes the new ones, so that they belong to it), then becomes the init.
+func forkInit(p *plan, attr *syscall.ProcAttr) (int, error) {
+	prog, argv, orig := "/proc/self/exe", []string{"minidocker-runc", "init", "oci"}, attr
+	var pidR, pidW *os.File // the init's PID, when the constructor forks it
+	if p.mountNS != "" || p.userNS != "" {
 		helper := pid1.Beside("minidocker-nsenter")
 		if helper == "" {
-			return 0, errors.New("joining a mount namespace needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
+			return 0, errors.New("joining a mount or user namespace needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
 		}
-		ns, err := os.Open(mountNS)
-		if err != nil {
-			return 0, fmt.Errorf("namespace %s: %v", mountNS, err)
-		}
-		defer ns.Close()
-		self, err := os.Open("/proc/self/exe")
-		if err != nil {
-			return 0, err
-		}
-		defer self.Close()
-		n := len(attr.Files)
 		a := *attr
-		a.Files = append(append([]uintptr{}, attr.Files...), ns.Fd(), self.Fd())
-		a.Env = append(append([]string{}, attr.Env...), fmt.Sprintf("%s=%d %d", nsenter.JoinEnv, n, n+1))
+		a.Files = append([]uintptr{}, attr.Files...)
+		fd := func(f *os.File) int { a.Files = append(a.Files, f.Fd()); return len(a.Files) - 1 }
+		var fds [4]int // user namespace, mount namespace, our binary, the PID pipe; -1: none
+		for i, path := range []string{p.userNS, p.mountNS, "/proc/self/exe"} {
+			fds[i] = -1
+			if path != "" {
+				f, err := os.Open(path)
+				if err != nil {
+					return 0, fmt.Errorf("namespace %s: %v", path, err)
+				}
+				defer f.Close()
+				fds[i] = fd(f)
+			}
+		}
+		fds[3] = -1
+		var unshare uintptr
+		if p.userNS != "" {
+			// Made by the constructor after it joined, not by the clone.
+			unshare, a.Sys = p.clone, &syscall.SysProcAttr{UseCgroupFD: attr.Sys.UseCgroupFD, CgroupFD: attr.Sys.CgroupFD}
+			if unshare&unix.CLONE_NEWPID != 0 {
+				// unshare(CLONE_NEWPID) moves only the children: the
+				// constructor forks the init and tells us its PID.
+				r, w, err := os.Pipe()
+				if err != nil {
+					return 0, err
+				}
+				defer r.Close()
+				defer w.Close()
+				pidR, pidW, fds[3] = r, w, fd(w)
+			}
+		}
+		a.Env = append(append([]string{}, attr.Env...), fmt.Sprintf("%s=%d %d %d %d %d", nsenter.JoinEnv, fds[0], fds[1], fds[2], unshare, fds[3]))
 		attr = &a
 		prog, argv = helper, append([]string{"minidocker-nsenter"}, argv...)
 	}
+	pid, err := forkIn(p.join, prog, argv, attr)
+	orig.Sys.UseCgroupFD = attr.Sys.UseCgroupFD // false: it fell back to a move
+	if err != nil || pidR == nil {
+		return pid, err
+	}
+	// The constructor's first process ends once it has forked the init;
+	// our end of the pipe goes first, or the read would wait for it.
+	pidW.Close()
+	var ws syscall.WaitStatus
+	syscall.Wait4(pid, &ws, 0, nil)
+	b, _ := io.ReadAll(io.LimitReader(pidR, 32))
+	if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || ws.ExitStatus() != 0 {
+		return 0, errors.New("cannot start the container's init in the user namespace config.json names (see the error above)")
+	}
+	return pid, nil
+}
+
+// rootOf is the host's id for uid (or gid) 0 of process pid's user
+// namespace, from its uid_map ("0 100000 65536"); -1 (leave it) if none.
+func rootOf(pid int, file string) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "0" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return -1
+}
+
+// forkIn clones prog from a thread that joined the namespaces first.
+func forkIn(join []joinNS, prog string, argv []string, attr *syscall.ProcAttr) (int, error) {
 	type result struct {
 		pid int
 		err error
