@@ -399,7 +399,7 @@ func (c *created) start(p *plan, o CreateOpts) error {
 	}
 	if p.userNS != "" {
 		// The namespace's own maps say who the container's root is here.
-		if err := os.Chown(fifoPath, rootOf(c.pid, "uid_map"), rootOf(c.pid, "gid_map")); err != nil {
+		if err := os.Chown(fifoPath, hostID(idMapOf(c.pid, "uid_map")), hostID(idMapOf(c.pid, "gid_map"))); err != nil {
 			return err
 		}
 	}
@@ -490,17 +490,18 @@ func forkInit(p *plan, attr *syscall.ProcAttr) (int, error) {
 	return pid, nil
 }
 
-// rootOf is the host's id for uid (or gid) 0 of process pid's user
-// namespace, from its uid_map ("0 100000 65536"); -1 (leave it) if none.
-func rootOf(pid int, file string) int {
+// idMapOf reads process pid's user namespace maps (uid_map or gid_map:
+// lines of "inside outside count", such as "0 100000 65536").
+func idMapOf(pid int, file string) []syscall.SysProcIDMap {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
+	var m []syscall.SysProcIDMap
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "0" {
-			n, _ := strconv.Atoi(f[1])
-			return n
+		var e syscall.SysProcIDMap
+		if n, _ := fmt.Sscan(l, &e.ContainerID, &e.HostID, &e.Size); n == 3 {
+			m = append(m, e)
 		}
 	}
-	return -1
+	return m
 }
 
 // forkIn clones prog from a thread that joined the namespaces first.
