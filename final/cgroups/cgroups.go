@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -323,33 +325,133 @@ func (cg *Cgroup) Update(l Limits) error {
 
 // endregion create
 
-// region warm
-// Warm makes the next Apply fast on cgroup v1. Moving a process into a
-// group takes the kernel's cgroup write lock (cgroup_threadgroup_rwsem),
-// and the first writer after a quiet spell waits for an RCU grace period
-// (milliseconds); writers that follow soon after do not. So, while init is
-// being cloned, we move ourselves into the group we are already in (a
-// no-op that still takes the lock): the wait overlaps the clone, and
-// init's own move finds the lock warm. v2 needs none of this: init is
-// cloned into its group (CLONE_INTO_CGROUP).
-func Warm() {
-	if p := ownProcs(); p != "" {
-		os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())), 0644)
+// region forkin
+// ForkIn starts a process inside the group, instead of moving it in
+// afterwards, and says whether it did (else the caller Applies).
+//
+// Moving a process (echo PID > cgroup.procs) takes the kernel's cgroup
+// write lock, cgroup_threadgroup_rwsem, and waits for an RCU grace period:
+// milliseconds, on each of cgroup v1's trees. A thread that moves itself
+// alone does not take that lock (Linux 5.18): echo 0 > tasks. And a child
+// starts in the groups of the thread that cloned it. So, on v1, a thread
+// of ours moves itself into each of the group's trees, calls fork (a
+// clone) and moves back. The thread is locked to its goroutine throughout
+// (runtime.LockOSThread): no other goroutine may run in the container's
+// groups, and the child must come from this thread.
+// On v2 the kernel does it in one step: clone3 with CLONE_INTO_CGROUP
+// (Linux 5.7), the group's directory as a file descriptor in sys.
+//
+// Shell: sh -c 'echo 0 > /sys/fs/cgroup/pids/minidocker-ID/tasks; exec CMD'
+func (cg *Cgroup) ForkIn(sys *syscall.SysProcAttr, fork func() (int, error)) (pid int, in bool, err error) {
+	if len(cg.Dirs) == 0 { // rootless without a cgroup
+		pid, err = onThread(fork, nil)
+		return pid, true, err
 	}
+	if cg.V2 {
+		if fd, err := unix.Open(cg.Dirs[""], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			trace("clone3(CLONE_INTO_CGROUP, %s)", cg.Dirs[""])
+			sys.UseCgroupFD, sys.CgroupFD = true, fd
+			pid, err = onThread(fork, nil)
+			sys.UseCgroupFD = false
+			unix.Close(fd)
+			if err == nil {
+				return pid, true, nil
+			}
+		}
+	} else if pid, err = onThread(fork, cg); err == nil {
+		return pid, true, nil
+	}
+	// A kernel without clone3's cgroup, a refused self-move, or a fork
+	// the group refused (the thread counts against --pids-limit 1): clone
+	// where we are; the caller moves the child.
+	pid, err = onThread(fork, nil)
+	return pid, false, err
 }
 
-// ownProcs is the cgroup.procs file of this process's own pids group (v1).
-var ownProcs = sync.OnceValue(func() string {
-	b, _ := os.ReadFile("/proc/self/cgroup")
+// onThread calls fork on a locked thread of its own, first moved into cg's
+// v1 trees when cg is not nil. The thread moves back before it is freed:
+// it may not simply end, because a child's PR_SET_PDEATHSIG (Pdeathsig)
+// fires when the thread that cloned it ends, not the process.
+func onThread(fork func() (int, error), cg *Cgroup) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		var r result
+		back, err := cg.enterThread()
+		if err == nil {
+			r.pid, r.err = fork()
+		} else {
+			r.err = err
+		}
+		if err := leaveThread(back); err != nil {
+			// Still in the container's groups: no other goroutine may run
+			// here. Without a child, the goroutine ends locked and Go ends
+			// the thread with it; with one, that end would kill the child
+			// (Pdeathsig): the thread is parked for good.
+			done <- r
+			if r.err == nil {
+				logrus.Warnf("cgroup: %v (one thread parked)", err)
+				select {}
+			}
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- r
+	}()
+	r := <-done
+	return r.pid, r.err
+}
+
+// enterThread moves the calling thread, alone, into each of cg's v1
+// trees (nothing when cg is nil). It returns the tasks files to move back
+// to, those of the groups it was in (/proc/thread-self/cgroup), one for
+// each move made.
+func (cg *Cgroup) enterThread() (back []string, err error) {
+	if cg == nil {
+		return nil, nil
+	}
+	b, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	own := map[string]string{} // controller -> the thread's group in its tree
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.SplitN(l, ":", 3); len(f) == 3 && f[1] == "pids" {
-			return filepath.Join(Mount, "pids", f[2], "cgroup.procs")
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 {
+			for _, c := range strings.Split(f[1], ",") {
+				own[c] = f[2]
+			}
 		}
 	}
-	return ""
-})
+	for _, dir := range cg.Dirs {
+		rel, err := filepath.Rel(Mount, dir)
+		tree := strings.Split(rel, "/")[0] // "memory", "cpu,cpuacct", ...
+		group, ok := own[strings.Split(tree, ",")[0]]
+		if err != nil || !ok {
+			return back, fmt.Errorf("cgroup %s: not in a tree of %s", dir, Mount)
+		}
+		if err := write(filepath.Join(dir, "tasks"), "0"); err != nil {
+			return back, err
+		}
+		back = append(back, filepath.Join(Mount, tree, group, "tasks"))
+	}
+	return back, nil
+}
 
-// endregion warm
+// leaveThread moves the calling thread back where enterThread found it.
+func leaveThread(back []string) error {
+	for _, f := range back {
+		if err := write(f, "0"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endregion forkin
 
 // region apply
 // Apply moves a process (and so, from then on, its children) into the group.

@@ -33,6 +33,7 @@ import (
 func Monitor(id string) int {
 	report := os.NewFile(3, "report")
 	if id == "-" { // a spare, started ahead: the id comes on fd 4 (EOF: not needed after all)
+		state.Warm()
 		sc := bufio.NewScanner(os.NewFile(4, "id"))
 		if !sc.Scan() {
 			return 0

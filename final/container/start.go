@@ -125,41 +125,30 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	trace("unshare --uts --pid --ipc --mount%s%s --fork %s init %s  # clone(%s) + execve",
 		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], map[bool]string{true: " --user --map-users=0:" + fmt.Sprint(uidStart(uns)) + ":65536", false: ""}[uns != nil],
 		prog, c.ID[:12], cloneNames(flags))
-	// While clone(2) makes the namespaces and the child execs (ForkExec
-	// returns only then), make the directories and the cgroup. syscall's
-	// ForkExec, not os/exec: os/exec first forks a throwaway child to probe
-	// the kernel's pidfd support, a millisecond on every container start.
-	intoCgroup := false
-	if none, _ := cgroups.None(); !cgroups.V2() && !none {
-		go cgroups.Warm() // see Warm: init's move into its group, below, finds the lock warm
-	}
-	if none, _ := cgroups.None(); cgroups.V2() && !none {
-		// cgroup v2: make the group first (a mkdir and a few writes), then
-		// clone init straight into it (clone3 with CLONE_INTO_CGROUP, Linux
-		// 5.7). Moving a process in afterwards takes the kernel's cgroup
-		// write lock and waits for an RCU grace period: milliseconds.
-		if p.cgroup, err = cgroups.Create(c.ID, Limits(c.HostConfig)); err == nil && p.devices != nil {
-			if err = p.cgroup.AllowDevices(p.devices); err != nil {
-				p.cgroup.Destroy()
-			}
-		}
-		if err != nil {
-			specR.Close()
-			statusW.Close()
-			return nil, err
-		}
-		if fd, err := unix.Open(p.cgroup.Dirs[""], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-			defer unix.Close(fd)
-			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD, intoCgroup = true, fd, true
-		}
-	}
+	// First the cgroup (a mkdir and a few writes in each tree), so that
+	// init can be cloned straight into it (cgroups.ForkIn): moving it in
+	// afterwards would wait for the kernel's cgroup lock. While clone(2)
+	// makes the namespaces and the child execs (ForkExec returns only
+	// then), make the directories. syscall's ForkExec, not os/exec: os/exec
+	// first forks a throwaway child to probe the kernel's pidfd support, a
+	// millisecond on every container start.
 	prepared := make(chan error, 1)
-	go func() { prepared <- p.prepare() }()
-	p.pid, err = syscall.ForkExec(prog, []string{"minidocker", "init", c.ID}, attr)
-	if err != nil && intoCgroup { // a kernel without clone3's cgroup: clone, then move
-		attr.Sys.UseCgroupFD, intoCgroup = false, false
-		p.pid, err = syscall.ForkExec(prog, []string{"minidocker", "init", c.ID}, attr)
+	go func() { prepared <- p.prepare(mode) }()
+	if p.cgroup, err = cgroups.Create(c.ID, Limits(c.HostConfig)); err == nil && p.devices != nil {
+		if err = p.cgroup.AllowDevices(p.devices); err != nil {
+			p.cgroup.Destroy()
+		}
 	}
+	if err != nil {
+		specR.Close()
+		statusW.Close()
+		<-prepared
+		return nil, p.abort(err)
+	}
+	pid, in, err := p.cgroup.ForkIn(attr.Sys, func() (int, error) {
+		return syscall.ForkExec(prog, []string{"minidocker", "init", c.ID}, attr)
+	})
+	p.pid = pid
 	specR.Close()
 	statusW.Close()
 	if err != nil {
@@ -171,8 +160,7 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		return nil, p.abort(err)
 	}
 	dir := state.Dir(c.ID)
-	pid := p.pid
-	if !intoCgroup {
+	if !in {
 		if err := p.cgroup.Apply(pid); err != nil {
 			return nil, p.abort(err)
 		}
@@ -204,7 +192,7 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 	if err != nil {
 		return nil, p.abort(err)
 	}
-	if err := writeInitLayer(c, ip, mode); err != nil {
+	if err := writeHosts(c, ip); err != nil {
 		return nil, p.abort(err)
 	}
 	if uns != nil {
@@ -273,8 +261,9 @@ var initProgram = sync.OnceValue(func() string {
 // directory, or "" when there is none.
 func beside(name string) string { return pid1.Beside(name) }
 
-// prepare makes the container's directories and its cgroup.
-func (p *Process) prepare() error {
+// prepare makes the container's directories and the init layer's files
+// that need no address.
+func (p *Process) prepare(mode network.Mode) error {
 	var err error
 	if p.image, err = image.Get(p.C.ImageID); err != nil {
 		return err
@@ -289,13 +278,7 @@ func (p *Process) prepare() error {
 			return err
 		}
 	}
-	if p.cgroup == nil { // v1 (v2's was made before the clone)
-		p.cgroup, err = cgroups.Create(p.C.ID, Limits(p.C.HostConfig))
-		if err == nil && p.devices != nil {
-			err = p.cgroup.AllowDevices(p.devices)
-		}
-	}
-	return err
+	return writeInitLayer(p.C, mode)
 }
 
 // binds are the record's -v mounts as init takes them.
@@ -498,16 +481,21 @@ func EventAttrs(c *state.Container) map[string]string {
 
 // writeInitLayer writes the per-container files that sit between the image
 // and the container's own layer: /etc/hostname, /etc/hosts, /etc/resolv.conf.
-func writeInitLayer(c *state.Container, ip string, mode network.Mode) error {
+// The first two are written while init is cloned (prepare), hosts once
+// the container's address is known.
+func writeInitLayer(c *state.Container, mode network.Mode) error {
 	etc := filepath.Join(state.Dir(c.ID), "init", "etc")
-	hosts := fmt.Sprintf("%s%s\t%s\n", hostsHeader, ip, hostNames(c))
-	files := map[string]string{"hostname": c.Config.Hostname + "\n", "hosts": hosts, "resolv.conf": resolvConf(mode)}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(etc, name), []byte(content), 0644); err != nil {
-			return err
-		}
+	if err := os.WriteFile(filepath.Join(etc, "hostname"), []byte(c.Config.Hostname+"\n"), 0644); err != nil {
+		return err
 	}
-	return nil
+	return os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte(resolvConf(mode)), 0644)
+}
+
+// writeHosts writes the init layer's /etc/hosts: localhost, and the
+// container's address with its names.
+func writeHosts(c *state.Container, ip string) error {
+	hosts := fmt.Sprintf("%s%s\t%s\n", hostsHeader, ip, hostNames(c))
+	return os.WriteFile(filepath.Join(state.Dir(c.ID), "init", "etc", "hosts"), []byte(hosts), 0644)
 }
 
 // resolvConf is the host's, unless it points at a resolver on the host's

@@ -379,19 +379,8 @@ func (c *created) start(p *plan, o CreateOpts) error {
 		// capabilities there. setuid(0) inside, once the maps are written.
 		attr.Sys.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
-	if c.cg.V2 {
-		// cgroup v2: cloned straight into its group (CLONE_INTO_CGROUP).
-		if fd, err := unix.Open(c.cg.Dirs[""], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-			defer unix.Close(fd)
-			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
-		}
-	}
-	if !c.cg.V2 {
-		// While init is cloned and execs: init's move into its group
-		// below then finds the cgroup lock warm (see cgroups.Warm).
-		go cgroups.Warm()
-	}
-	c.pid, err = forkInit(p, attr)
+	var in bool // cloned into its group, or to be moved (see cgroups.ForkIn)
+	c.pid, in, err = forkInit(p, attr, c.cg)
 	specR.Close()
 	statusW.Close()
 	if err != nil {
@@ -403,7 +392,7 @@ func (c *created) start(p *plan, o CreateOpts) error {
 			return err
 		}
 	}
-	if !attr.Sys.UseCgroupFD {
+	if !in {
 		if err := c.cg.Apply(c.pid); err != nil {
 			return err
 		}
@@ -420,22 +409,23 @@ func (c *created) start(p *plan, o CreateOpts) error {
 	return readStatus(statusR)
 }
 
-// forkInit clones `minidocker-runc init`. Namespaces given by path are
-// joined first, by a thread of our own locked for this alone: setns(2)
-// moves only the calling thread, clone(2) copies that thread's
-// namespaces (the PID namespace: its namespace for children), and the
-// thread is thrown away after (never unlocked), so the rest of create
-// (its hooks) stays in the runtime's namespaces. A mount or user namespace
+// forkInit clones `minidocker-runc init` into its cgroup (cgroups.ForkIn,
+// which says whether it could). Namespaces given by path are joined
+// first, on ForkIn's thread, locked for this alone: setns(2) moves only
+// the calling thread, clone(2) copies that thread's namespaces (the PID
+// namespace: its namespace for children), and the thread is thrown away
+// after (never unlocked), so the rest of create (its hooks) stays in the
+// runtime's namespaces. A mount or user namespace
 // cannot be joined so: the clone runs minidocker-nsenter, whose C
 // constructor, single-threaded, joins them (and, after a user namespace,
 // makes the new ones, so that they belong to it), then becomes the init.
-func forkInit(p *plan, attr *syscall.ProcAttr) (int, error) {
-	prog, argv, orig := "/proc/self/exe", []string{"minidocker-runc", "init", "oci"}, attr
+func forkInit(p *plan, attr *syscall.ProcAttr, cg *cgroups.Cgroup) (pid int, in bool, err error) {
+	prog, argv := "/proc/self/exe", []string{"minidocker-runc", "init", "oci"}
 	var pidR, pidW *os.File // the init's PID, when the constructor forks it
 	if p.mountNS != "" || p.userNS != "" {
 		helper := pid1.Beside("minidocker-nsenter")
 		if helper == "" {
-			return 0, errors.New("joining a mount or user namespace needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
+			return 0, false, errors.New("joining a mount or user namespace needs minidocker-nsenter beside minidocker-runc (make minidocker builds both)")
 		}
 		a := *attr
 		a.Files = append([]uintptr{}, attr.Files...)
@@ -446,7 +436,7 @@ func forkInit(p *plan, attr *syscall.ProcAttr) (int, error) {
 			if path != "" {
 				f, err := os.Open(path)
 				if err != nil {
-					return 0, fmt.Errorf("namespace %s: %v", path, err)
+					return 0, false, fmt.Errorf("namespace %s: %v", path, err)
 				}
 				defer f.Close()
 				fds[i] = fd(f)
@@ -456,13 +446,13 @@ func forkInit(p *plan, attr *syscall.ProcAttr) (int, error) {
 		var unshare uintptr
 		if p.userNS != "" {
 			// Made by the constructor after it joined, not by the clone.
-			unshare, a.Sys = p.clone, &syscall.SysProcAttr{UseCgroupFD: attr.Sys.UseCgroupFD, CgroupFD: attr.Sys.CgroupFD}
+			unshare, a.Sys = p.clone, &syscall.SysProcAttr{}
 			if unshare&unix.CLONE_NEWPID != 0 {
 				// unshare(CLONE_NEWPID) moves only the children: the
 				// constructor forks the init and tells us its PID.
 				r, w, err := os.Pipe()
 				if err != nil {
-					return 0, err
+					return 0, false, err
 				}
 				defer r.Close()
 				defer w.Close()
@@ -473,10 +463,9 @@ func forkInit(p *plan, attr *syscall.ProcAttr) (int, error) {
 		attr = &a
 		prog, argv = helper, append([]string{"minidocker-nsenter"}, argv...)
 	}
-	pid, err := forkIn(p.join, prog, argv, attr)
-	orig.Sys.UseCgroupFD = attr.Sys.UseCgroupFD // false: it fell back to a move
+	pid, in, err = cg.ForkIn(attr.Sys, func() (int, error) { return forkIn(p.join, prog, argv, attr) })
 	if err != nil || pidR == nil {
-		return pid, err
+		return pid, in, err
 	}
 	// The constructor's first process ends once it has forked the init;
 	// our end of the pipe goes first, or the read would wait for it.
@@ -485,9 +474,9 @@ func forkInit(p *plan, attr *syscall.ProcAttr) (int, error) {
 	syscall.Wait4(pid, &ws, 0, nil)
 	b, _ := io.ReadAll(io.LimitReader(pidR, 32))
 	if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || ws.ExitStatus() != 0 {
-		return 0, errors.New("cannot start the container's init in the user namespace config.json names (see the error above)")
+		return 0, false, errors.New("cannot start the container's init in the user namespace config.json names (see the error above)")
 	}
-	return pid, nil
+	return pid, in, nil
 }
 
 // idMapOf reads process pid's user namespace maps (uid_map or gid_map:
@@ -504,40 +493,29 @@ func idMapOf(pid int, file string) []syscall.SysProcIDMap {
 	return m
 }
 
-// forkIn clones prog from a thread that joined the namespaces first.
+// forkIn clones prog from the calling thread (cgroups.ForkIn's) after
+// it joined the namespaces given by path. Locked again and never
+// unlocked when it joins any: the thread ends with its goroutine.
 func forkIn(join []joinNS, prog string, argv []string, attr *syscall.ProcAttr) (int, error) {
-	type result struct {
-		pid int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	if len(join) > 0 {
 		runtime.LockOSThread()
-		for _, j := range join {
-			fd, err := unix.Open(j.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				done <- result{0, fmt.Errorf("namespace %s: %v", j.path, err)}
-				return
-			}
-			err = unix.Setns(fd, j.flag)
-			unix.Close(fd)
-			if err != nil {
-				done <- result{0, fmt.Errorf("setns %s: %v", j.path, err)}
-				return
-			}
-		}
-		pid, err := syscall.ForkExec(prog, argv, attr)
-		if err != nil && attr.Sys.UseCgroupFD { // a kernel without clone3's cgroup: clone, then move
-			attr.Sys.UseCgroupFD = false
-			pid, err = syscall.ForkExec(prog, argv, attr)
-		}
+	}
+	for _, j := range join {
+		fd, err := unix.Open(j.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			err = fmt.Errorf("cannot start the container's init: %v", err)
+			return 0, fmt.Errorf("namespace %s: %v", j.path, err)
 		}
-		done <- result{pid, err}
-	}()
-	r := <-done
-	return r.pid, r.err
+		err = unix.Setns(fd, j.flag)
+		unix.Close(fd)
+		if err != nil {
+			return 0, fmt.Errorf("setns %s: %v", j.path, err)
+		}
+	}
+	pid, err := syscall.ForkExec(prog, argv, attr)
+	if err != nil {
+		err = fmt.Errorf("cannot start the container's init: %v", err)
+	}
+	return pid, err
 }
 
 // endregion clone
