@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,43 @@ func procStatus(t *testing.T, pid int, key string) string {
 
 // dockerCaps is Docker's 14 default capabilities as CapEff shows them.
 const dockerCaps = "00000000a80425fb"
+
+// TestSecurityInitThreads looks at every thread of init, not only its
+// main one: each holds the container's capabilities, no_new_privs and the
+// filter. The bounding set, which only execve reads, is dropped on the
+// main thread alone, the one that forks the command; with --cap-add
+// SYS_PTRACE, which could reach init's other threads, on all of them.
+func TestSecurityInitThreads(t *testing.T) {
+	md := minidockerTest(t)
+	const withPtrace = "00000000a80c25fb" // Docker's 14 and CAP_SYS_PTRACE (19)
+	for _, c := range []struct {
+		name, caps string
+		flags      []string
+	}{{"mdt-sec-threads", dockerCaps, nil}, {"mdt-sec-threads-ptrace", withPtrace, []string{"--cap-add", "SYS_PTRACE"}}} {
+		_, initPid := runReady(t, md, c.name, append(append(c.flags, "--network", "none", "busybox"), "sh", "-c", "echo ready; sleep 1000")...)
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", initPid))
+		if err != nil || len(tasks) < 2 {
+			t.Fatalf("%s: init's threads: %v %v (a Go program has several)", c.name, tasks, err)
+		}
+		full := 0
+		for _, task := range tasks {
+			tid, _ := strconv.Atoi(task.Name())
+			for key, want := range map[string]string{"CapEff": c.caps, "CapPrm": c.caps, "NoNewPrivs": "1", "Seccomp": "2"} {
+				if got := procStatus(t, tid, key); got != want {
+					t.Errorf("%s: init's thread %d: %s %s, want %s", c.name, tid, key, got, want)
+				}
+			}
+			switch bnd := procStatus(t, tid, "CapBnd"); {
+			case bnd == c.caps:
+			case tid != initPid && c.flags == nil:
+				full++ // not dropped: this thread never execs
+			default:
+				t.Errorf("%s: init's thread %d: CapBnd %s, want %s", c.name, tid, bnd, c.caps)
+			}
+		}
+		t.Logf("%s: %d threads, %d with the bounding set left whole", c.name, len(tasks), full)
+	}
+}
 
 // TestSecurityDefaults looks from the host at a default container: its
 // command (and init) hold Docker's 14 capabilities, no_new_privs, a

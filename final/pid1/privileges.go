@@ -87,12 +87,15 @@ func drop(p Privileges, id identity, allThreads bool) error {
 	if allThreads {
 		sys = syscall.AllThreadsSyscall
 	}
-	prctl := func(what string, op, a1, a2 uintptr) error {
-		if _, _, e := sys(unix.SYS_PRCTL, op, a1, a2); e != 0 {
-			return fmt.Errorf("prctl(%s): %v", what, e)
+	prctlOn := func(sys sysFunc) func(what string, op, a1, a2 uintptr) error {
+		return func(what string, op, a1, a2 uintptr) error {
+			if _, _, e := sys(unix.SYS_PRCTL, op, a1, a2); e != 0 {
+				return fmt.Errorf("prctl(%s): %v", what, e)
+			}
+			return nil
 		}
-		return nil
 	}
+	prctl := prctlOn(sys)
 	keep, err := capMask(p.Caps)
 	if err != nil {
 		return err
@@ -106,9 +109,19 @@ func drop(p Privileges, id identity, allThreads bool) error {
 			return err
 		}
 	}
+	// The bounding set is read only by execve, and only this thread (init's
+	// main one, locked) forks the command: the drops are made here alone,
+	// 27 all-threads rounds fewer. Not when the container keeps
+	// CAP_SYS_PTRACE: with it, a process could reach init's other threads
+	// (see cgoInit), and a thread with CAP_SETPCAP and a full bounding set
+	// can raise inheritable capabilities past the container's.
+	bounding := prctl
+	if keep&(1<<unix.CAP_SYS_PTRACE) == 0 {
+		bounding = prctlOn(thisThread)
+	}
 	for c := 0; c <= lastCap(); c++ {
 		if keep&(1<<c) == 0 {
-			if err := prctl("PR_CAPBSET_DROP "+strconv.Itoa(c), unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil {
+			if err := bounding("PR_CAPBSET_DROP "+strconv.Itoa(c), unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil {
 				return err
 			}
 		}
