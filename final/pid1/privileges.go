@@ -134,8 +134,10 @@ func drop(p Privileges, id identity, allThreads bool) error {
 	if err := setIdentity(sys, id); err != nil {
 		return err
 	}
-	if err := prctl("PR_SET_KEEPCAPS", unix.PR_SET_KEEPCAPS, 0, 0); err != nil {
-		return err
+	if id.uid != 0 { // (execve reset it to 0 for init: nothing to undo for root)
+		if err := prctl("PR_SET_KEEPCAPS", unix.PR_SET_KEEPCAPS, 0, 0); err != nil {
+			return err
+		}
 	}
 	if p.Inheritable != nil {
 		if ambient, err = capMask(p.Inheritable); err != nil {
@@ -178,7 +180,33 @@ func drop(p Privileges, id identity, allThreads bool) error {
 // setIdentity is setgroups(2), setresgid(2), setresuid(2), in that order
 // (after setresuid, changing groups needs CAP_SETGID, which a user other
 // than root no longer has in effect).
+//
+// Each call is made only if it changes something: with AllThreadsSyscall
+// every call is a round of signals to all of init's threads, and root
+// staying root (the common case) needs none of the three.
 func setIdentity(sys sysFunc, id identity) error {
+	if err := setGroups(sys, id); err != nil {
+		return err
+	}
+	if r, e, s := unix.Getresgid(); r != int(id.gid) || e != int(id.gid) || s != int(id.gid) {
+		if _, _, e := sys(unix.SYS_SETRESGID, uintptr(id.gid), uintptr(id.gid), uintptr(id.gid)); e != 0 {
+			return fmt.Errorf("setresgid %d: %v", id.gid, e)
+		}
+	}
+	if r, e, s := unix.Getresuid(); r != int(id.uid) || e != int(id.uid) || s != int(id.uid) {
+		if _, _, e := sys(unix.SYS_SETRESUID, uintptr(id.uid), uintptr(id.uid), uintptr(id.uid)); e != 0 {
+			return fmt.Errorf("setresuid %d: %v", id.uid, e)
+		}
+	}
+	return nil
+}
+
+// setGroups is setgroups(2) with id's supplementary groups, unless they
+// are the ones we have (getgroups(2), in any order).
+func setGroups(sys sysFunc, id identity) error {
+	if have, err := unix.Getgroups(); err == nil && sameGroups(have, id.groups) {
+		return nil
+	}
 	groups := make([]uint32, len(id.groups)+1)
 	copy(groups, id.groups)
 	var ptr uintptr
@@ -196,13 +224,24 @@ func setIdentity(sys sysFunc, id identity) error {
 	if e != 0 {
 		return fmt.Errorf("setgroups %v: %v", id.groups, e)
 	}
-	if _, _, e := sys(unix.SYS_SETRESGID, uintptr(id.gid), uintptr(id.gid), uintptr(id.gid)); e != 0 {
-		return fmt.Errorf("setresgid %d: %v", id.gid, e)
-	}
-	if _, _, e := sys(unix.SYS_SETRESUID, uintptr(id.uid), uintptr(id.uid), uintptr(id.uid)); e != 0 {
-		return fmt.Errorf("setresuid %d: %v", id.uid, e)
-	}
 	return nil
+}
+
+// sameGroups: the same set of groups.
+func sameGroups(have []int, want []uint32) bool {
+	set := map[uint32]bool{}
+	for _, g := range have {
+		set[uint32(g)] = true
+	}
+	for _, g := range want {
+		if !set[g] {
+			return false
+		}
+	}
+	for _, g := range want {
+		delete(set, g)
+	}
+	return len(set) == 0
 }
 
 // setgroupsDenied: this user namespace was made with setgroups(2) denied
