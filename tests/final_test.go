@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minidocker/build-your-own-docker/final/cgroups"
 )
 
 // TestFinalRunEcho: `run --rm busybox echo hi` prints hi and leaves nothing:
@@ -44,6 +46,40 @@ func TestFinalRmIsVolatile(t *testing.T) {
 		t.Errorf("run without --rm: want a non-volatile overlay root, got %q", m)
 	}
 	mustRun(t, md, "rm", "kept")
+}
+
+// TestFinalBornInCgroup: init is cloned into its cgroup, never moved in
+// afterwards. The --debug trace shows, on cgroup v1, the cloning thread's
+// own move into each of the group's hierarchies (echo 0 > tasks), then the
+// clone, then its move back; on v2, clone3 with CLONE_INTO_CGROUP; and on
+// neither a PID written to cgroup.procs. The command sees itself in the
+// group.
+func TestFinalBornInCgroup(t *testing.T) {
+	md := minidockerTest(t)
+	r := mustRun(t, md, "--debug", "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/cgroup")
+	clone, into, back := -1, 0, 0
+	for i, l := range strings.Split(r.stderr, "\n") {
+		switch {
+		case strings.HasPrefix(l, "+ unshare "):
+			clone = i
+		case strings.HasPrefix(l, "+ echo ") && strings.HasSuffix(l, "/cgroup.procs"):
+			t.Errorf("a process was moved into the cgroup: %s", l)
+		case strings.HasPrefix(l, "+ clone3(CLONE_INTO_CGROUP, ") && clone < 0:
+			into++
+		case strings.HasPrefix(l, "+ echo 0 > ") && strings.HasSuffix(l, "/tasks") && strings.Contains(l, "/minidocker-") && clone < 0:
+			into++
+		case strings.HasPrefix(l, "+ echo 0 > ") && strings.HasSuffix(l, "/tasks") && clone >= 0:
+			back++
+		}
+	}
+	v2 := cgroups.V2()
+	if clone < 0 || into == 0 || (v2 && (into != 1 || back != 0)) || (!v2 && (into < 3 || back != into)) {
+		t.Errorf("want the clone after %s, got clone at line %d, %d moves in, %d back:\n%s",
+			map[bool]string{true: "one clone3(CLONE_INTO_CGROUP)", false: "the thread's moves into every hierarchy, then as many back"}[v2], clone, into, back, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "/minidocker-") {
+		t.Errorf("the command is not in the container's cgroup:\n%s", r.stdout)
+	}
 }
 
 // TestFinalSigProxy: SIGTERM and SIGINT sent to a foreground `run` reach

@@ -122,9 +122,6 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		attr.Sys.Cloneflags = uintptr(flags)
 	}
 	prog := initProgram()
-	trace("unshare --uts --pid --ipc --mount%s%s --fork %s init %s  # clone(%s) + execve",
-		map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], map[bool]string{true: " --user --map-users=0:" + fmt.Sprint(uidStart(uns)) + ":65536", false: ""}[uns != nil],
-		prog, c.ID[:12], cloneNames(flags))
 	// First the cgroup (a mkdir and a few writes in each tree), so that
 	// init can be cloned straight into it (cgroups.ForkIn): moving it in
 	// afterwards would wait for the kernel's cgroup lock. While clone(2)
@@ -146,6 +143,9 @@ func Start(c *state.Container, stdio [3]*os.File) (*Process, error) {
 		return nil, p.abort(err)
 	}
 	pid, in, err := p.cgroup.ForkIn(attr.Sys, func() (int, error) {
+		trace("unshare --uts --pid --ipc --mount%s%s --fork %s init %s  # clone(%s) + execve",
+			map[bool]string{true: " --net", false: ""}[mode.OwnNamespace()], map[bool]string{true: " --user --map-users=0:" + fmt.Sprint(uidStart(uns)) + ":65536", false: ""}[uns != nil],
+			prog, c.ID[:12], cloneNames(flags))
 		return syscall.ForkExec(prog, []string{"minidocker", "init", c.ID}, attr)
 	})
 	p.pid = pid
