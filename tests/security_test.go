@@ -272,8 +272,10 @@ func TestSecurityUser(t *testing.T) {
 	canary := filepath.Join(t.TempDir(), "passwd")
 	os.WriteFile(canary, []byte("canary:x:4242:4242::/:/bin/sh\n"), 0644)
 	etc := filepath.Join(dir, "etc")
-	appendFile(t, filepath.Join(etc, "passwd"), "app:x:1000:1000:app:/home/app:/bin/sh\n")
-	appendFile(t, filepath.Join(etc, "group"), "app:x:1000:\nstaff:x:50:app,other\n")
+	// The last two lines are hostile: a user named "4321" and a group named
+	// "50", both root's; --user 4321:50 below must stay uid 4321, gid 50.
+	appendFile(t, filepath.Join(etc, "passwd"), "app:x:1000:1000:app:/home/app:/bin/sh\n4321:x:0:0:root:/root:/bin/sh\n")
+	appendFile(t, filepath.Join(etc, "group"), "app:x:1000:\nstaff:x:50:app,other\n50:x:0:\n")
 	img := importDir(t, md, dir, "mdt-users")
 	r := mustRun(t, md, "run", "--rm", "--network", "none", "--user", "app", "-w", "/home/app/work", img,
 		"sh", "-c", `id; echo "HOME=$HOME"; pwd; stat -c '%u:%g' .; grep CapEff /proc/self/status`)
@@ -306,7 +308,7 @@ func TestSecurityUser(t *testing.T) {
 	}
 	mustRun(t, md, "rm", "-f", "mdt-users-app")
 	r = mustRun(t, md, "run", "--rm", "--network", "none", "--user", "4321:50", img, "id")
-	if strings.TrimSpace(r.stdout) != "uid=4321 gid=50(staff) groups=50(staff)" { // a uid the image does not know: only the gid
+	if strings.TrimSpace(r.stdout) != "uid=4321 gid=50(staff) groups=50(staff)" { // numbers are ids, not the image's names: only the gid
 		t.Errorf("--user 4321:50: %q", r.stdout)
 	}
 	// --cap-add for a user other than root: raised as ambient, kept across execve.

@@ -17,6 +17,8 @@ import (
 // lookupUser reads --user (NAME|UID[:GROUP|GID]) the way runc does, in
 // the container's own /etc/passwd and /etc/group: a name must be there, a
 // number need not (uid 1000 without an entry runs with gid 0 and HOME=/).
+// A number is always an id, never a name: an image whose passwd has a
+// user named "1000" with uid 0 must not turn --user 1000 into root.
 // Supplementary groups are those whose member list names the user. The
 // files are the image's: read inside its root (package inroot: a symlink
 // /etc/passwd -> /proc/1/environ or ../../host stays inside), only if they
@@ -45,7 +47,10 @@ func resolveUser(spec string, passwd, groups [][]string) (identity, error) {
 	entry, found := []string(nil), false
 	uid, numeric := parseID(user)
 	for _, f := range passwd {
-		if len(f) >= 7 && (f[0] == user || numeric && f[2] == user) {
+		if len(f) < 7 {
+			continue
+		}
+		if u, ok := parseID(f[2]); (numeric && ok && u == uid) || (!numeric && f[0] == user) {
 			entry, found = f, true
 			break
 		}
@@ -64,13 +69,13 @@ func resolveUser(spec string, passwd, groups [][]string) (identity, error) {
 		return id, fmt.Errorf("unable to find user %s: no matching entries in passwd file", user)
 	}
 	if hasGroup {
-		gid, known := parseID(group)
+		gid, known := parseID(group) // a number is a gid, as for the user
 		for _, f := range groups {
+			if known {
+				break
+			}
 			if len(f) >= 3 && f[0] == group {
-				if g, ok := parseID(f[2]); ok {
-					gid, known = g, true
-					break
-				}
+				gid, known = parseID(f[2])
 			}
 		}
 		if !known {

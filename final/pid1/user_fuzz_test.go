@@ -20,7 +20,9 @@ var userSeeds = []struct{ passwd, group, spec string }{
 
 // FuzzUser: whatever an image's passwd and group say, resolving --user
 // never panics; an identity it returns has its primary group first in
-// its groups, and ids below 2^31.
+// its groups, and ids below 2^31; a number given is the id taken (a name
+// in the image's files never turns --user 1000 into another uid, or
+// :50 into another gid).
 func FuzzUser(f *testing.F) {
 	for _, s := range userSeeds {
 		f.Add(s.passwd, s.group, s.spec)
@@ -38,8 +40,15 @@ func FuzzUser(f *testing.F) {
 				t.Fatalf("id %d", n)
 			}
 		}
-		if u, _, _ := strings.Cut(spec, ":"); u == "0" && id.uid != 0 {
-			t.Fatalf("--user 0 became uid %d", id.uid)
+		u, g, hasGroup := strings.Cut(spec, ":")
+		if u == "" {
+			u = "0"
+		}
+		if n, ok := parseID(u); ok && id.uid != n {
+			t.Fatalf("--user %s became uid %d", u, id.uid)
+		}
+		if n, ok := parseID(g); hasGroup && ok && id.gid != n {
+			t.Fatalf("--user %s became gid %d", spec, id.gid)
 		}
 	})
 }
@@ -53,6 +62,16 @@ func TestUserSeeds(t *testing.T) {
 	id, err = resolveUser("4321:50", parseEtc([]byte(userSeeds[1].passwd)), nil)
 	if err != nil || id.uid != 4321 || id.gid != 50 || id.home != "/" { // numbers need no entry
 		t.Errorf("4321:50 without entries: %+v %v", id, err)
+	}
+	// Numbers are ids, never names: an image's user named "1000" with uid 0,
+	// or group named "1000" with gid 0, does not make --user 1000:1000 root.
+	hostile := parseEtc([]byte("1000:x:0:0:root:/root:/bin/sh\n0:x:1:1::/:/bin/sh\n"))
+	hostileGroups := parseEtc([]byte("1000:x:0:\n0:x:5:\n"))
+	for spec, want := range map[string][2]uint32{"1000": {1000, 0}, "1000:1000": {1000, 1000}, "0": {0, 0}, "0:0": {0, 0}} {
+		id, err := resolveUser(spec, hostile, hostileGroups)
+		if err != nil || id.uid != want[0] || id.gid != want[1] {
+			t.Errorf("--user %s with hostile files: %+v %v, want uid %d gid %d", spec, id, err, want[0], want[1])
+		}
 	}
 	if _, err := resolveUser("nosuch", parseEtc([]byte(userSeeds[1].passwd)), nil); err == nil {
 		t.Errorf("an unknown name was taken")
