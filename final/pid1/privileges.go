@@ -188,17 +188,19 @@ func setIdentity(sys sysFunc, id identity) error {
 	if err := setGroups(sys, id); err != nil {
 		return err
 	}
-	if r, e, s := unix.Getresgid(); r != int(id.gid) || e != int(id.gid) || s != int(id.gid) {
-		if _, _, e := sys(unix.SYS_SETRESGID, uintptr(id.gid), uintptr(id.gid), uintptr(id.gid)); e != 0 {
-			return fmt.Errorf("setresgid %d: %v", id.gid, e)
+	setres := func(name string, trap uintptr, get func() (int, int, int), want uint32) error {
+		if r, e, s := get(); r == int(want) && e == int(want) && s == int(want) {
+			return nil
 		}
-	}
-	if r, e, s := unix.Getresuid(); r != int(id.uid) || e != int(id.uid) || s != int(id.uid) {
-		if _, _, e := sys(unix.SYS_SETRESUID, uintptr(id.uid), uintptr(id.uid), uintptr(id.uid)); e != 0 {
-			return fmt.Errorf("setresuid %d: %v", id.uid, e)
+		if _, _, e := sys(trap, uintptr(want), uintptr(want), uintptr(want)); e != 0 {
+			return fmt.Errorf("%s %d: %v", name, want, e)
 		}
+		return nil
 	}
-	return nil
+	if err := setres("setresgid", unix.SYS_SETRESGID, unix.Getresgid, id.gid); err != nil {
+		return err
+	}
+	return setres("setresuid", unix.SYS_SETRESUID, unix.Getresuid, id.uid)
 }
 
 // setGroups is setgroups(2) with id's supplementary groups, unless they
@@ -229,19 +231,19 @@ func setGroups(sys sysFunc, id identity) error {
 
 // sameGroups: the same set of groups.
 func sameGroups(have []int, want []uint32) bool {
-	set := map[uint32]bool{}
+	h, w := map[uint32]bool{}, map[uint32]bool{}
 	for _, g := range have {
-		set[uint32(g)] = true
+		h[uint32(g)] = true
 	}
 	for _, g := range want {
-		if !set[g] {
+		w[g] = true
+	}
+	for g := range w {
+		if !h[g] {
 			return false
 		}
 	}
-	for _, g := range want {
-		delete(set, g)
-	}
-	return len(set) == 0
+	return len(h) == len(w)
 }
 
 // setgroupsDenied: this user namespace was made with setgroups(2) denied

@@ -70,11 +70,8 @@ func resolveUser(spec string, passwd, groups [][]string) (identity, error) {
 	}
 	if hasGroup {
 		gid, known := parseID(group) // a number is a gid, as for the user
-		for _, f := range groups {
-			if known {
-				break
-			}
-			if len(f) >= 3 && f[0] == group {
+		for i := 0; i < len(groups) && !known; i++ {
+			if f := groups[i]; len(f) >= 3 && f[0] == group {
 				gid, known = parseID(f[2])
 			}
 		}
